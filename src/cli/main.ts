@@ -1,0 +1,61 @@
+import { Command, CommanderError } from 'commander';
+import { version } from '../../package.json';
+import { SttError } from '../engine/errors';
+import { describeFailure, exitCodes } from './errors';
+
+function notYet(what: string): never {
+  throw new SttError(
+    'usage',
+    `${what} is not available in this build yet (see the README's feature status).`,
+  );
+}
+
+export function buildProgram(): Command {
+  const program = new Command('quantum-stt')
+    .description('Local Whisper speech-to-text: transcribe and translate media files, convert checkpoints.')
+    .version(version, '-v, --version')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('transcribe')
+    .description('Transcribe or translate audio and video files')
+    .argument('<files...>', 'media files or folders')
+    .option('--model <dir>', 'Whisper ONNX model folder')
+    .action(() => notYet('transcribe'));
+
+  program
+    .command('convert')
+    .description('Convert a Hugging Face Whisper checkpoint to ONNX, or make a random-weight model')
+    .argument('[checkpoint-dir]', 'Hugging Face Whisper folder')
+    .argument('[out-dir]', 'output folder')
+    .action(() => notYet('convert'));
+
+  program
+    .command('models')
+    .description('List, download and remove models')
+    .action(() => notYet('models'));
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv as string[], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed help, the version or the usage error.
+      return error.exitCode === 0 ? 0 : exitCodes.usage;
+    }
+    const failure = describeFailure(error);
+    process.stderr.write(`${failure.message}\n`);
+    return failure.exitCode;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
