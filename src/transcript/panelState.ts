@@ -1,0 +1,229 @@
+/**
+ * The transcript panel's logic, kept free of the DOM and of Node so that the webview bundles it and unit tests
+ * run it without a browser: which segment and word play at a time, search, doubtful-segment flags, edits that
+ * keep timings, and merging segments streamed in by a transcription in progress.
+ *
+ * Segments are assumed sorted by startSec, as Whisper emits them. A segment covers [startSec, endSec).
+ */
+import type { Segment, Transcript, WordTiming } from './result';
+
+/** Whisper's `logprob_threshold`: below this average token log-probability the decoding is unreliable. */
+export const LOW_AVG_LOGPROB = -1;
+/** Whisper's `no_speech_threshold`: above this the window probably holds no speech at all. */
+export const HIGH_NO_SPEECH_PROB = 0.6;
+/** Whisper's `compression_ratio_threshold`: above this the text is so repetitive that it is likely a loop. */
+export const HIGH_COMPRESSION_RATIO = 2.4;
+
+/**
+ * What a time that falls between two segments (or two words) maps to:
+ * - `none`: nothing is current, so a highlight disappears during silence;
+ * - `previous`: the last one that started stays current, so the reader keeps their place during a pause.
+ */
+export type GapPolicy = 'none' | 'previous';
+
+export interface PlaybackPosition {
+  readonly segmentIndex: number;
+  /** Absent when the segment has no word timings or `timeSec` is in a gap between words (policy `none`). */
+  readonly wordIndex?: number;
+}
+
+/**
+ * The segment (and word) playing at `timeSec`, by binary search. Before the first segment nothing is current
+ * under either policy. Where segments overlap, the one that started last wins.
+ */
+export function positionAt(
+  segments: readonly Segment[],
+  timeSec: number,
+  gapPolicy: GapPolicy,
+): PlaybackPosition | undefined {
+  const segmentIndex = currentIndex(segments, timeSec, gapPolicy);
+  if (segmentIndex === undefined) return undefined;
+  const words = segments[segmentIndex]?.words;
+  const wordIndex = words === undefined ? undefined : currentIndex(words, timeSec, gapPolicy);
+  return wordIndex === undefined ? { segmentIndex } : { segmentIndex, wordIndex };
+}
+
+function currentIndex(
+  spans: readonly { readonly startSec: number; readonly endSec: number }[],
+  timeSec: number,
+  gapPolicy: GapPolicy,
+): number | undefined {
+  // The last span that starts at or before timeSec.
+  let low = 0;
+  let high = spans.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (spans[middle]!.startSec <= timeSec) low = middle + 1;
+    else high = middle;
+  }
+  const index = low - 1;
+  if (index < 0) return undefined;
+  if (gapPolicy === 'previous' || timeSec < spans[index]!.endSec) return index;
+  return undefined;
+}
+
+export interface SearchMatch {
+  readonly segmentId: number;
+  readonly segmentIndex: number;
+  /** UTF-16 offsets into the segment's `text`, end exclusive, ready for `String.slice` and DOM ranges. */
+  readonly startChar: number;
+  readonly endChar: number;
+}
+
+/**
+ * Every occurrence of `query` in the segments' text, in reading order, ignoring case unless asked not to.
+ * A regular expression with the `i` flag folds case without changing string lengths (unlike
+ * `toLowerCase`, which turns "İ" into two code units), so offsets stay valid in the original text.
+ */
+export function findMatches(
+  segments: readonly Segment[],
+  query: string,
+  options: { readonly caseSensitive?: boolean } = {},
+): SearchMatch[] {
+  if (query.length === 0) return [];
+  const pattern = new RegExp(
+    query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    options.caseSensitive ? 'gu' : 'giu',
+  );
+  return segments.flatMap((segment, segmentIndex) =>
+    Array.from(segment.text.matchAll(pattern), (match) => ({
+      segmentId: segment.id,
+      segmentIndex,
+      startChar: match.index,
+      endChar: match.index + match[0].length,
+    })),
+  );
+}
+
+/**
+ * The next (`+1`) or previous (`-1`) of `count` items, wrapping around at both ends, as search boxes do.
+ * With nothing selected yet, the first or the last.
+ */
+export function cycle(count: number, current: number | undefined, direction: 1 | -1): number | undefined {
+  if (count === 0) return undefined;
+  if (current === undefined) return direction === 1 ? 0 : count - 1;
+  return (((current + direction) % count) + count) % count;
+}
+
+/**
+ * The first entry of the ascending list `sorted` after (`+1`) or before (`-1`) `from`, wrapping around; used to
+ * jump from the segment playing now to the next flagged one. With no `from`, the first or the last entry.
+ */
+export function nextInOrder(
+  sorted: readonly number[],
+  from: number | undefined,
+  direction: 1 | -1,
+): number | undefined {
+  if (sorted.length === 0) return undefined;
+  if (from === undefined) return direction === 1 ? sorted[0] : sorted.at(-1);
+  if (direction === 1) return sorted.find((value) => value > from) ?? sorted[0];
+  return sorted.findLast((value) => value < from) ?? sorted.at(-1);
+}
+
+export type DoubtReason = 'lowAvgLogprob' | 'highNoSpeechProb' | 'highCompressionRatio' | 'repeatedText';
+
+export const doubtReasonLabels: Readonly<Record<DoubtReason, string>> = {
+  lowAvgLogprob: 'low confidence',
+  highNoSpeechProb: 'probably no speech',
+  highCompressionRatio: 'repetitive text',
+  repeatedText: 'same text as the previous segment',
+};
+
+/**
+ * Why each segment is doubtful, by index; segments with no reason are absent. Whisper applies these thresholds
+ * to decide on a fallback, so a segment past one of them after all fallbacks is worth a second look.
+ * "Repeated text" catches Whisper's classic hallucination loop across segments, which the compression ratio
+ * of a single short segment cannot see: the same words, ignoring case and punctuation, as the segment before.
+ */
+export function doubtfulSegments(segments: readonly Segment[]): Map<number, DoubtReason[]> {
+  const doubts = new Map<number, DoubtReason[]>();
+  segments.forEach((segment, index) => {
+    const reasons: DoubtReason[] = [];
+    if (segment.avgLogprob < LOW_AVG_LOGPROB) reasons.push('lowAvgLogprob');
+    if (segment.noSpeechProb > HIGH_NO_SPEECH_PROB) reasons.push('highNoSpeechProb');
+    if (segment.compressionRatio > HIGH_COMPRESSION_RATIO) reasons.push('highCompressionRatio');
+    const previous = segments[index - 1];
+    const words = comparableWords(segment.text);
+    if (previous !== undefined && words !== '' && words === comparableWords(previous.text)) {
+      reasons.push('repeatedText');
+    }
+    if (reasons.length > 0) doubts.set(index, reasons);
+  });
+  return doubts;
+}
+
+function comparableWords(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
+/**
+ * The transcript with one segment's text replaced by what a person typed. Timings never change: startSec,
+ * endSec, id, seek and the decoder's scores stay as they were (the scores describe what the model heard, which
+ * an edit does not change). What no longer matches the new text is dropped rather than left to contradict it:
+ * - `tokens` become empty: they encode the old text, and anything that decodes them would bring it back.
+ * - `words` are kept only when the new text has as many whitespace-separated words as before, which covers
+ *   fixing a misheard word; each word keeps its timing, takes the new spelling, and a word whose text changed
+ *   gets probability 1 because a person wrote it. Otherwise words are dropped and the panel highlights the
+ *   whole segment. Languages written without spaces therefore lose word timings on any edit.
+ * The typed text is stored with the old text's leading whitespace (Whisper's segments start with a space) and
+ * with line breaks turned into spaces (subtitle writers give line breaks their own meaning).
+ * Returns the same object when nothing changes, so callers can skip writing the document.
+ */
+export function replaceSegmentText(transcript: Transcript, segmentId: number, typedText: string): Transcript {
+  const index = transcript.segments.findIndex((segment) => segment.id === segmentId);
+  const segment = transcript.segments[index];
+  if (segment === undefined) throw new Error(`No segment with id ${segmentId} in the transcript.`);
+  const leading = /^\s*/.exec(segment.text)![0];
+  const text = leading + typedText.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  if (text === segment.text) return transcript;
+  const { words: oldWords, ...rest } = segment;
+  const words = oldWords === undefined ? undefined : respellWords(oldWords, text);
+  const edited: Segment = { ...rest, text, tokens: [], ...(words === undefined ? {} : { words }) };
+  return { ...transcript, segments: transcript.segments.with(index, edited) };
+}
+
+function respellWords(words: readonly WordTiming[], text: string): WordTiming[] | undefined {
+  const spellings = text.split(/\s+/).filter((spelling) => spelling !== '');
+  if (spellings.length !== words.length) return undefined;
+  return words.map((word, index) => {
+    const spelling = spellings[index]!;
+    if (word.word.trim() === spelling) return word;
+    const leading = /^\s*/.exec(word.word)![0];
+    return { ...word, word: leading + spelling, probability: 1 };
+  });
+}
+
+/**
+ * Segments streamed in by a transcription in progress, merged into what the panel shows: a segment whose id is
+ * already there replaces it (a re-decoded window), new ones are added, and the result is sorted by start time
+ * so that `positionAt`'s binary search stays valid.
+ */
+export function mergeSegments(existing: readonly Segment[], incoming: readonly Segment[]): Segment[] {
+  const byId = new Map(existing.map((segment) => [segment.id, segment]));
+  for (const segment of incoming) byId.set(segment.id, segment);
+  return [...byId.values()].sort((a, b) => a.startSec - b.startSec || a.id - b.id);
+}
+
+/** `m:ss.cc` or `h:mm:ss.cc`: short enough for a transcript's margin, precise enough to find a word. */
+export function formatClock(timeSec: number): string {
+  const centiseconds = Math.round(Math.max(0, timeSec) * 100);
+  const hours = Math.floor(centiseconds / 360_000);
+  const minutes = Math.floor(centiseconds / 6000) % 60;
+  const secondsText = ((centiseconds % 6000) / 100).toFixed(2).padStart(5, '0');
+  return hours > 0
+    ? `${hours}:${String(minutes).padStart(2, '0')}:${secondsText}`
+    : `${minutes}:${secondsText}`;
+}
+
+/** Segments as plain text lines with their time ranges, for the clipboard. */
+export function segmentsAsText(segments: readonly Segment[]): string {
+  return segments
+    .map(
+      (segment) =>
+        `[${formatClock(segment.startSec)} → ${formatClock(segment.endSec)}] ${segment.text.trim()}`,
+    )
+    .join('\n');
+}
