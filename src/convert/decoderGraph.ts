@@ -1,0 +1,201 @@
+import { projOutName } from './config';
+import { Graph, type Dim } from './onnxBuilder';
+import {
+  attention,
+  elementType,
+  int64s,
+  keyValueProjection,
+  layerNorm,
+  linear,
+  mlpBlock,
+  queryProjection,
+  weight,
+  type BuildContext,
+} from './layers';
+
+/** Symbolic dimension names as optimum's merged Whisper decoder declares them. */
+const batch = 'batch_size';
+const decoderSequence = 'decoder_sequence_length';
+const pastDecoderSequence = 'past_decoder_sequence_length';
+const presentDecoderSequence = 'past_decoder_sequence_length + decoder_sequence_length';
+const encoderSequenceOut = 'encoder_sequence_length_out';
+
+export function cacheName(
+  kind: 'past_key_values' | 'present',
+  layer: number,
+  part: 'decoder' | 'encoder',
+  tensor: 'key' | 'value',
+): string {
+  return `${kind}.${layer}.${part}.${tensor}`;
+}
+
+/** The output names transformers.js collects as cross attentions (onnx-community `_timestamped` exports). */
+export function crossAttentionName(layer: number): string {
+  return `cross_attentions.${layer}`;
+}
+
+/**
+ * The merged decoder: one graph for the first step (use_cache_branch false: cross-attention keys and
+ * values computed from encoder_hidden_states) and later steps (true: they pass through from the past
+ * inputs). Only the cross-attention projections sit inside the If, so the cached branch provably never
+ * recomputes them; the self-attention cache is a Concat that works for an empty (length 0) past as well.
+ */
+export function buildDecoder(
+  ctx: Omit<BuildContext, 'graph'>,
+  options: { timestamped: boolean; tiedOutput: boolean },
+): Graph {
+  const graph = new Graph('whisper_decoder');
+  const c: BuildContext = { ...ctx, graph };
+  const { dims } = ctx;
+  const heads = dims.decoderHeads;
+  const headDim = dims.dModel / heads;
+  const type = elementType(c);
+  const pastShape = (sequence: Dim): Dim[] => [batch, heads, sequence, headDim];
+
+  const inputIds = graph.input('input_ids', 'int64', [batch, decoderSequence]);
+  const encoderStates = graph.input('encoder_hidden_states', type, [
+    batch,
+    'encoder_sequence_length / 2',
+    dims.dModel,
+  ]);
+  const past = Array.from({ length: dims.decoderLayers }, (_, i) => ({
+    selfKey: graph.input(
+      cacheName('past_key_values', i, 'decoder', 'key'),
+      type,
+      pastShape(pastDecoderSequence),
+    ),
+    selfValue: graph.input(
+      cacheName('past_key_values', i, 'decoder', 'value'),
+      type,
+      pastShape(pastDecoderSequence),
+    ),
+    crossKey: graph.input(
+      cacheName('past_key_values', i, 'encoder', 'key'),
+      type,
+      pastShape(encoderSequenceOut),
+    ),
+    crossValue: graph.input(
+      cacheName('past_key_values', i, 'encoder', 'value'),
+      type,
+      pastShape(encoderSequenceOut),
+    ),
+  }));
+  const useCache = graph.input('use_cache_branch', 'bool', [1]);
+
+  // Positions continue after the cached tokens; the mask hides keys later than each query's position.
+  const zero = graph.constant('int64', [], [0]);
+  const one = graph.constant('int64', [], [1]);
+  const pastLength = graph.op('Shape', [past[0]!.selfKey], { start: { int: 2 }, end: { int: 3 } });
+  const sequenceLength = graph.op('Shape', [inputIds], { start: { int: 1 }, end: { int: 2 } });
+  const totalLength = graph.op('Squeeze', [graph.op('Add', [pastLength, sequenceLength])]);
+  const queryPositions = graph.op('Range', [graph.op('Squeeze', [pastLength]), totalLength, one]);
+  const keyPositions = graph.op('Range', [zero, totalLength, one]);
+  const causalMask = graph.op('Greater', [
+    graph.op('Unsqueeze', [keyPositions, int64s(c, [0])]),
+    graph.op('Unsqueeze', [queryPositions, int64s(c, [1])]),
+  ]);
+
+  const embeddings = weight(c, 'model.decoder.embed_tokens.weight');
+  let x = graph.op('Add', [
+    graph.op('Gather', [embeddings, inputIds]),
+    graph.op('Gather', [weight(c, 'model.decoder.embed_positions.weight'), queryPositions]),
+  ]);
+
+  const cross = crossKeysValues(c, encoderStates, past, useCache);
+  for (let i = 0; i < dims.decoderLayers; i++) {
+    const layer = `model.decoder.layers.${i}`;
+    const selfNormed = layerNorm(c, x, `${layer}.self_attn_layer_norm`);
+    const fresh = keyValueProjection(c, selfNormed, `${layer}.self_attn`, heads);
+    const keys = graph.op('Concat', [past[i]!.selfKey, fresh.key], { axis: { int: 2 } });
+    const values = graph.op('Concat', [past[i]!.selfValue, fresh.value], { axis: { int: 2 } });
+    graph.output(keys, cacheName('present', i, 'decoder', 'key'), type, pastShape(presentDecoderSequence));
+    graph.output(
+      values,
+      cacheName('present', i, 'decoder', 'value'),
+      type,
+      pastShape(presentDecoderSequence),
+    );
+    const selfQuery = queryProjection(c, selfNormed, `${layer}.self_attn`, heads);
+    const selfAttention = attention(c, selfQuery, keys, values, causalMask);
+    x = graph.op('Add', [x, linear(c, selfAttention.output, `${layer}.self_attn.out_proj`, { bias: true })]);
+
+    const crossNormed = layerNorm(c, x, `${layer}.encoder_attn_layer_norm`);
+    const crossQuery = queryProjection(c, crossNormed, `${layer}.encoder_attn`, heads);
+    const { key: crossKey, value: crossValue } = cross[i]!;
+    graph.output(crossKey, cacheName('present', i, 'encoder', 'key'), type, pastShape(encoderSequenceOut));
+    graph.output(
+      crossValue,
+      cacheName('present', i, 'encoder', 'value'),
+      type,
+      pastShape(encoderSequenceOut),
+    );
+    const crossAttention = attention(c, crossQuery, crossKey, crossValue);
+    x = graph.op('Add', [
+      x,
+      linear(c, crossAttention.output, `${layer}.encoder_attn.out_proj`, { bias: true }),
+    ]);
+    if (options.timestamped) {
+      graph.output(toFloat32(c, crossAttention.weights), crossAttentionName(i), 'float32', [
+        batch,
+        heads,
+        decoderSequence,
+        dims.maxSourcePositions,
+      ]);
+    }
+    x = mlpBlock(c, x, layer);
+  }
+  x = layerNorm(c, x, 'model.decoder.layer_norm');
+
+  // Gemm's transB reads the [vocab, d] embedding as is: no transposed copy of the largest matrix.
+  const outputWeight = weight(c, options.tiedOutput ? 'model.decoder.embed_tokens.weight' : projOutName);
+  const flat = graph.op('Reshape', [x, int64s(c, [-1, dims.dModel])]);
+  const flatLogits = graph.op('Gemm', [flat, outputWeight], { transB: { int: 1 } });
+  const logitsShape = graph.op('Concat', [graph.op('Shape', [inputIds]), int64s(c, [dims.vocabSize])], {
+    axis: { int: 0 },
+  });
+  const logits = graph.op('Reshape', [flatLogits, logitsShape]);
+  graph.output(toFloat32(c, logits), 'logits', 'float32', [batch, decoderSequence, dims.vocabSize]);
+  return graph;
+}
+
+/** Logits and attention weights leave fp16 models as float32: callers read them on the host. */
+function toFloat32(ctx: BuildContext, value: string): string {
+  return ctx.dtype === 'fp16' ? ctx.graph.op('Cast', [value], { to: { int: 1 } }) : value;
+}
+
+function crossKeysValues(
+  ctx: BuildContext,
+  encoderStates: string,
+  past: readonly { crossKey: string; crossValue: string }[],
+  useCache: string,
+): { key: string; value: string }[] {
+  const { graph, dims } = ctx;
+  const heads = dims.decoderHeads;
+  const type = elementType(ctx);
+  const shape = [batch, heads, encoderSequenceOut, dims.dModel / heads];
+  const cached = graph.subgraph('use_cache');
+  const computed = graph.subgraph('compute_cross_attention_cache');
+  const computedCtx: BuildContext = { ...ctx, graph: computed };
+  past.forEach((layerPast, i) => {
+    cached.output(layerPast.crossKey, `/cached/${cacheName('present', i, 'encoder', 'key')}`, type, shape);
+    cached.output(
+      layerPast.crossValue,
+      `/cached/${cacheName('present', i, 'encoder', 'value')}`,
+      type,
+      shape,
+    );
+    const { key, value } = keyValueProjection(
+      computedCtx,
+      encoderStates,
+      `model.decoder.layers.${i}.encoder_attn`,
+      heads,
+    );
+    computed.output(key, `/computed/${cacheName('present', i, 'encoder', 'key')}`, type, shape);
+    computed.output(value, `/computed/${cacheName('present', i, 'encoder', 'value')}`, type, shape);
+  });
+  const outputs = graph.opN('If', [useCache], 2 * past.length, {
+    then_branch: { graph: cached },
+    else_branch: { graph: computed },
+  });
+  return past.map((_, i) => ({ key: outputs[2 * i]!, value: outputs[2 * i + 1]! }));
+}

@@ -1,0 +1,137 @@
+import type { WhisperDims } from './config';
+import { float32ArrayToHalf } from './half';
+import type { ElementType, Graph } from './onnxBuilder';
+import {
+  computeType,
+  weightTensor,
+  type ModelDtype,
+  type WeightSource,
+  type WeightTransform,
+} from './weights';
+
+/** Whisper's LayerNorm epsilon (torch's default, used by OpenAI and transformers alike). */
+const layerNormEpsilon = 1e-5;
+
+/** What every building block needs: the graph being built and where its weights come from. */
+export interface BuildContext {
+  readonly graph: Graph;
+  readonly source: WeightSource;
+  readonly dtype: ModelDtype;
+  readonly dims: WhisperDims;
+  /** Shapes of the source tensors by Hugging Face name. */
+  readonly shapes: ReadonlyMap<string, readonly number[]>;
+}
+
+export function elementType(ctx: BuildContext): ElementType {
+  return computeType(ctx.dtype);
+}
+
+export function weight(ctx: BuildContext, name: string, transform?: WeightTransform): string {
+  const shape = ctx.shapes.get(name);
+  if (!shape) throw new Error(`no shape known for weight ${name}`);
+  return ctx.graph.initializer(weightTensor(ctx.source, name, shape, ctx.dtype, transform));
+}
+
+/** A scalar in the compute dtype, for arithmetic with activations; one initializer per value. */
+export function scalar(ctx: BuildContext, value: number): string {
+  const stored = ctx.dtype === 'fp16' ? float32ArrayToHalf(Float32Array.of(value)) : Float32Array.of(value);
+  const bytes = new Uint8Array(stored.buffer);
+  const type = elementType(ctx);
+  return ctx.graph.initializer({ name: `/scalar_${type}_${value}`, type, dims: [], read: async () => bytes });
+}
+
+export function int64s(ctx: BuildContext, values: readonly number[]): string {
+  return ctx.graph.constant('int64', [values.length], values);
+}
+
+/** nn.Linear: x W^T + b, with W stored pre-transposed so the graph needs no Transpose. */
+export function linear(
+  ctx: BuildContext,
+  x: string,
+  prefix: string,
+  options: { bias: boolean; scale?: number },
+): string {
+  const g = ctx.graph;
+  const transform =
+    options.scale === undefined ? { transpose: true } : { transpose: true, scale: options.scale };
+  const product = g.op('MatMul', [x, weight(ctx, `${prefix}.weight`, transform)]);
+  if (!options.bias) return product;
+  const biasTransform = options.scale === undefined ? undefined : { scale: options.scale };
+  return g.op('Add', [product, weight(ctx, `${prefix}.bias`, biasTransform)]);
+}
+
+export function layerNorm(ctx: BuildContext, x: string, prefix: string): string {
+  return ctx.graph.op(
+    'LayerNormalization',
+    [x, weight(ctx, `${prefix}.weight`), weight(ctx, `${prefix}.bias`)],
+    {
+      axis: { int: -1 },
+      epsilon: { float: layerNormEpsilon },
+    },
+  );
+}
+
+/** Exact (erf) GELU as torch's default; the Erf formula runs on every execution provider, unlike opset-20 Gelu. */
+export function gelu(ctx: BuildContext, x: string): string {
+  const g = ctx.graph;
+  const erf = g.op('Erf', [g.op('Mul', [x, scalar(ctx, Math.SQRT1_2)])]);
+  return g.op('Mul', [g.op('Mul', [x, scalar(ctx, 0.5)]), g.op('Add', [erf, scalar(ctx, 1)])]);
+}
+
+/** [batch, seq, d] -> [batch, heads, seq, head_dim] */
+export function splitHeads(ctx: BuildContext, x: string, heads: number): string {
+  const g = ctx.graph;
+  const reshaped = g.op('Reshape', [x, int64s(ctx, [0, 0, heads, ctx.dims.dModel / heads])]);
+  return g.op('Transpose', [reshaped], { perm: { ints: [0, 2, 1, 3] } });
+}
+
+/** [batch, heads, seq, head_dim] -> [batch, seq, d] */
+export function mergeHeads(ctx: BuildContext, x: string): string {
+  const g = ctx.graph;
+  const transposed = g.op('Transpose', [x], { perm: { ints: [0, 2, 1, 3] } });
+  return g.op('Reshape', [transposed, int64s(ctx, [0, 0, ctx.dims.dModel])]);
+}
+
+/** Query projection with HF's head_dim^-0.5 scaling folded into its weight and bias. */
+export function queryProjection(ctx: BuildContext, x: string, prefix: string, heads: number): string {
+  const scale = (ctx.dims.dModel / heads) ** -0.5;
+  return splitHeads(ctx, linear(ctx, x, `${prefix}.q_proj`, { bias: true, scale }), heads);
+}
+
+export function keyValueProjection(
+  ctx: BuildContext,
+  x: string,
+  prefix: string,
+  heads: number,
+): { key: string; value: string } {
+  return {
+    key: splitHeads(ctx, linear(ctx, x, `${prefix}.k_proj`, { bias: false }), heads),
+    value: splitHeads(ctx, linear(ctx, x, `${prefix}.v_proj`, { bias: true }), heads),
+  };
+}
+
+/**
+ * Scaled dot-product attention over split heads (the query already scaled). `mask`, when given, is a
+ * boolean [q_seq, k_seq] that is true where a key must be hidden. Returns the merged output before
+ * out_proj and the softmax weights [batch, heads, q_seq, k_seq].
+ */
+export function attention(
+  ctx: BuildContext,
+  query: string,
+  key: string,
+  value: string,
+  mask?: string,
+): { output: string; weights: string } {
+  const g = ctx.graph;
+  let scores = g.op('MatMul', [query, g.op('Transpose', [key], { perm: { ints: [0, 1, 3, 2] } })]);
+  if (mask) scores = g.op('Where', [mask, scalar(ctx, -Infinity), scores]);
+  const weights = g.op('Softmax', [scores], { axis: { int: -1 } });
+  return { output: mergeHeads(ctx, g.op('MatMul', [weights, value])), weights };
+}
+
+/** Pre-LN MLP sub-block with its residual. */
+export function mlpBlock(ctx: BuildContext, x: string, layer: string): string {
+  const normed = layerNorm(ctx, x, `${layer}.final_layer_norm`);
+  const hidden = gelu(ctx, linear(ctx, normed, `${layer}.fc1`, { bias: true }));
+  return ctx.graph.op('Add', [x, linear(ctx, hidden, `${layer}.fc2`, { bias: true })]);
+}
