@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { version } from '../../package.json';
 import { SttError } from '../engine/errors';
 import { describeFailure, exitCodes } from './errors';
+import { registerModelsCommand } from './modelsCommand';
 
 function notYet(what: string): never {
   throw new SttError(
@@ -31,10 +32,7 @@ export function buildProgram(): Command {
     .argument('[out-dir]', 'output folder')
     .action(() => notYet('convert'));
 
-  program
-    .command('models')
-    .description('List, download and remove models')
-    .action(() => notYet('models'));
+  registerModelsCommand(program);
 
   return program;
 }

@@ -1,0 +1,209 @@
+/**
+ * The Whisper ONNX models the product offers to download, and the onnx-community folder layout they share
+ * (the same layout transformers.js reads and `quantum-stt convert` writes).
+ */
+
+export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4';
+export const modelDtypes: readonly ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4'];
+
+export function isModelDtype(value: string): value is ModelDtype {
+  return (modelDtypes as readonly string[]).includes(value);
+}
+
+/** File-name suffixes of each dtype in the onnx-community layout (transformers.js names q8 `_quantized`). */
+const dtypeSuffixes: Readonly<Record<ModelDtype, string>> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  q4: '_q4',
+};
+
+/**
+ * Storage per parameter. q4 quantizes only the MatMul weights (embeddings and convolutions stay wider), so
+ * its real files come out somewhat larger than this: every figure from here is an estimate.
+ */
+const bytesPerParameter: Readonly<Record<ModelDtype, number>> = { fp32: 4, fp16: 2, q8: 1, q4: 0.5 };
+
+export interface CatalogEntry {
+  /** The name users type and the folder name in the store. */
+  readonly id: string;
+  /** Hugging Face repository in the onnx-community layout. */
+  readonly repo: string;
+  readonly parameterCount: number;
+  readonly languages: 'multilingual' | 'english';
+  /** Whether task=translate produces English: only multilingual checkpoints trained for it do. */
+  readonly canTranslate: boolean;
+  readonly goodFor: string;
+}
+
+export const catalog: readonly CatalogEntry[] = [
+  {
+    id: 'whisper-tiny',
+    repo: 'onnx-community/whisper-tiny',
+    parameterCount: 39e6,
+    languages: 'multilingual',
+    canTranslate: true,
+    goodFor: 'Fastest; quick drafts and dictation on slow CPUs, many mistakes',
+  },
+  {
+    id: 'whisper-tiny.en',
+    repo: 'onnx-community/whisper-tiny.en',
+    parameterCount: 39e6,
+    languages: 'english',
+    canTranslate: false,
+    goodFor: 'Fastest English dictation on slow CPUs',
+  },
+  {
+    id: 'whisper-base',
+    repo: 'onnx-community/whisper-base',
+    parameterCount: 74e6,
+    languages: 'multilingual',
+    canTranslate: true,
+    goodFor: 'Good default on a CPU: real-time dictation, fair accuracy',
+  },
+  {
+    id: 'whisper-base.en',
+    repo: 'onnx-community/whisper-base.en',
+    parameterCount: 74e6,
+    languages: 'english',
+    canTranslate: false,
+    goodFor: 'English dictation on a CPU, a little more accurate than base',
+  },
+  {
+    id: 'whisper-small',
+    repo: 'onnx-community/whisper-small',
+    parameterCount: 244e6,
+    languages: 'multilingual',
+    canTranslate: true,
+    goodFor: 'Better accuracy on a fast CPU; files rather than live dictation',
+  },
+  {
+    id: 'whisper-small.en',
+    repo: 'onnx-community/whisper-small.en',
+    parameterCount: 244e6,
+    languages: 'english',
+    canTranslate: false,
+    goodFor: 'Accurate English on a fast CPU',
+  },
+  {
+    id: 'whisper-medium',
+    repo: 'onnx-community/whisper-medium',
+    parameterCount: 769e6,
+    languages: 'multilingual',
+    canTranslate: true,
+    goodFor: 'High accuracy and translation; wants a GPU',
+  },
+  {
+    id: 'whisper-medium.en',
+    repo: 'onnx-community/whisper-medium.en',
+    parameterCount: 769e6,
+    languages: 'english',
+    canTranslate: false,
+    goodFor: 'High-accuracy English; wants a GPU',
+  },
+  {
+    id: 'whisper-large-v3',
+    repo: 'onnx-community/whisper-large-v3',
+    parameterCount: 1550e6,
+    languages: 'multilingual',
+    canTranslate: true,
+    goodFor: 'Best accuracy and translation; needs a GPU with several GB of memory',
+  },
+  {
+    id: 'whisper-large-v3-turbo',
+    repo: 'onnx-community/whisper-large-v3-turbo',
+    parameterCount: 809e6,
+    languages: 'multilingual',
+    // Distilled to 4 decoder layers on transcription only: with task=translate it returns the source language.
+    canTranslate: false,
+    goodFor: 'Near large-v3 accuracy at several times the speed on a GPU; cannot translate',
+  },
+  {
+    id: 'distil-small.en',
+    repo: 'onnx-community/distil-small.en',
+    parameterCount: 166e6,
+    languages: 'english',
+    canTranslate: false,
+    goodFor: 'Fast English transcription close to small.en accuracy',
+  },
+  {
+    id: 'distil-medium.en',
+    repo: 'onnx-community/distil-medium.en',
+    parameterCount: 394e6,
+    languages: 'english',
+    canTranslate: false,
+    goodFor: 'Fast English transcription close to medium.en accuracy',
+  },
+  {
+    id: 'distil-large-v3',
+    repo: 'onnx-community/distil-large-v3',
+    parameterCount: 756e6,
+    // Multilingual vocabulary, but distilled on English speech only.
+    languages: 'english',
+    canTranslate: false,
+    goodFor: 'English long-form transcription near large-v3 accuracy, much faster; cannot translate',
+  },
+];
+
+/** Looks a model up by catalog id, by repository, or by the short OpenAI name ("base", "large-v3-turbo"). */
+export function findCatalogEntry(name: string): CatalogEntry | undefined {
+  return catalog.find((entry) => entry.id === name || entry.repo === name || entry.id === `whisper-${name}`);
+}
+
+export function estimatedDownloadBytes(entry: CatalogEntry, dtype: ModelDtype): number {
+  return Math.round(entry.parameterCount * bytesPerParameter[dtype]);
+}
+
+/** ONNX Runtime execution providers that run a whole Whisper graph on a GPU. */
+const gpuProviders: ReadonlySet<string> = new Set(['cuda', 'tensorrt', 'dml', 'webgpu']);
+
+export interface ModelChoice {
+  readonly entry: CatalogEntry;
+  readonly dtype: ModelDtype;
+}
+
+/**
+ * The model to suggest first, from the execution providers onnxruntime reports here. fp16 only pays off on a
+ * GPU: on the CPU provider it adds Cast nodes and runs slower than fp32.
+ */
+export function defaultModelChoice(availableProviders: readonly string[]): ModelChoice {
+  const hasGpu = availableProviders.some((provider) => gpuProviders.has(provider.toLowerCase()));
+  const [id, dtype]: [string, ModelDtype] = hasGpu
+    ? ['whisper-large-v3-turbo', 'fp16']
+    : ['whisper-base', 'fp32'];
+  const entry = findCatalogEntry(id);
+  if (!entry) throw new Error(`the default model ${id} is missing from the catalog`);
+  return { entry, dtype };
+}
+
+export interface ModelFileNames {
+  readonly encoder: string;
+  readonly decoder: string;
+}
+
+/** The two ONNX graphs of a dtype; each may come with `<name>_data*` external-data files (models over 2 GB). */
+export function onnxFileNames(dtype: ModelDtype): ModelFileNames {
+  const suffix = dtypeSuffixes[dtype];
+  return { encoder: `onnx/encoder_model${suffix}.onnx`, decoder: `onnx/decoder_model_merged${suffix}.onnx` };
+}
+
+export const requiredConfigFiles: readonly string[] = [
+  'config.json',
+  'generation_config.json',
+  'preprocessor_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+];
+
+export const optionalConfigFiles: readonly string[] = [
+  'vocab.json',
+  'merges.txt',
+  'added_tokens.json',
+  'special_tokens_map.json',
+  'normalizer.json',
+];
+
+/** Whether a repository path is external data of one of the given ONNX graphs (`x.onnx_data`, `x.onnx_data_1`). */
+export function isExternalDataOf(path: string, onnxFiles: readonly string[]): boolean {
+  return onnxFiles.some((onnxFile) => path.startsWith(`${onnxFile}_data`));
+}
