@@ -13,7 +13,7 @@ const nodeOnly = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'test/fixtures/**', 'out/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'test/fixtures/**', 'out/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
