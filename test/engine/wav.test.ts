@@ -23,13 +23,13 @@ interface WavSpec {
   extensible?: boolean;
   formatCode?: number;
   /** Chunks written before fmt, and whether data comes before fmt. */
-  leadingChunks?: { id: string; body: Uint8Array }[];
+  leadingChunks?: { id: string; body: Uint8Array; unpadded?: boolean }[];
   dataFirst?: boolean;
   dataSizeField?: number;
 }
 
-function chunk(id: string, body: Uint8Array, sizeField = body.length): Uint8Array {
-  const out = new Uint8Array(8 + body.length + (body.length % 2));
+function chunk(id: string, body: Uint8Array, sizeField = body.length, padded = true): Uint8Array {
+  const out = new Uint8Array(8 + body.length + (padded ? body.length % 2 : 0));
   out.set(Buffer.from(id, 'ascii'));
   new DataView(out.buffer).setUint32(4, sizeField, true);
   out.set(body, 8);
@@ -76,7 +76,7 @@ function buildWav(spec: WavSpec): Uint8Array {
   }
   const fmtChunk = chunk('fmt ', new Uint8Array(fmt.buffer));
   const dataChunk = chunk('data', new Uint8Array(data.buffer), spec.dataSizeField);
-  const leading = (spec.leadingChunks ?? []).map((c) => chunk(c.id, c.body));
+  const leading = (spec.leadingChunks ?? []).map((c) => chunk(c.id, c.body, c.body.length, !c.unpadded));
   const body = spec.dataFirst ? [...leading, dataChunk, fmtChunk] : [...leading, fmtChunk, dataChunk];
   const total = 4 + body.reduce((sum, part) => sum + part.length, 0);
   const header = new Uint8Array(12);
@@ -159,12 +159,14 @@ test('chunk order, LIST chunks and odd-sized chunks with pad bytes do not matter
   const codes = integerCodes(16, 101, 3);
   const oddInfo = { id: 'LIST', body: Buffer.from('INFOISFT\x05\x00\x00\x00Lavf\x00', 'latin1') };
   const odd = { id: 'junk', body: new Uint8Array(7) };
+  // Some writers omit the pad byte after an odd chunk; the parser has to find the next chunk either way.
+  const oddUnpadded = { id: 'bext', body: new Uint8Array(5).fill(0x20), unpadded: true };
   for (const dataFirst of [false, true]) {
     const bytes = buildWav({
       format: 's16',
       rateHz: 16000,
       channels: [codes],
-      leadingChunks: [odd, oddInfo],
+      leadingChunks: [odd, oddUnpadded, oddInfo],
       dataFirst,
     });
     assertSamples(
