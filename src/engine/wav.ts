@@ -76,7 +76,7 @@ export function decodeWav(bytes: Uint8Array, name: string): DecodedAudio {
       if (declaredBytes < 16 || declaredBytes > available) fail('the fmt chunk is truncated');
       format = parseFormat(view, bodyStart, declaredBytes, fail);
     }
-    offset = nextChunk(bytes, bodyStart + declaredBytes);
+    offset = nextChunk(bytes, bodyStart + declaredBytes, declaredBytes);
   }
   if (!format) return fail('no fmt chunk (truncated or not audio)');
   if (!data) return fail('no data chunk (truncated or not audio)');
@@ -88,8 +88,9 @@ export function decodeWav(bytes: Uint8Array, name: string): DecodedAudio {
 }
 
 /** Where the chunk after one ending at `end` starts: at `end`, or one byte later when a pad byte is there. */
-function nextChunk(bytes: Uint8Array, end: number): number {
-  if (end % 2 === 0 || end + 8 > bytes.length) return end;
+function nextChunk(bytes: Uint8Array, end: number, bodyBytes: number): number {
+  // The pad byte follows odd-sized bodies (not odd offsets: a missing pad earlier shifts everything after it).
+  if (bodyBytes % 2 === 0 || end + 8 > bytes.length) return end;
   // Writers disagree on padding odd chunks; a chunk id is four printable ASCII characters.
   const looksLikeId = (at: number) => bytes.subarray(at, at + 4).every((c) => c >= 0x20 && c <= 0x7e);
   return looksLikeId(end) || !looksLikeId(end + 1) ? end : end + 1;
