@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../../package.json';
 import { SttError } from '../engine/errors';
+import { addConvertCommand } from './convertCommand';
 import { describeFailure, exitCodes } from './errors';
 import { registerModelsCommand } from './modelsCommand';
 
@@ -25,12 +26,7 @@ export function buildProgram(): Command {
     .option('--model <dir>', 'Whisper ONNX model folder')
     .action(() => notYet('transcribe'));
 
-  program
-    .command('convert')
-    .description('Convert a Hugging Face Whisper checkpoint to ONNX, or make a random-weight model')
-    .argument('[checkpoint-dir]', 'Hugging Face Whisper folder')
-    .argument('[out-dir]', 'output folder')
-    .action(() => notYet('convert'));
+  addConvertCommand(program);
 
   registerModelsCommand(program);
 
