@@ -1,0 +1,81 @@
+import type { Transcript } from '../transcript/result';
+import { detectLanguage, type LanguageDetection } from './languageDetection';
+import { logMelWindow, WINDOW_SAMPLES } from './mel';
+import { resolveModelFolder, type WhisperDims } from './modelFolder';
+import {
+  resolveLoadOptions,
+  resolveRunOptions,
+  type ExecutionProvider,
+  type LoadOptions,
+  type RunOptions,
+} from './options';
+import { WhisperRuntime, type RuntimeTimings } from './runtime';
+import { WhisperTokenizer } from './tokenizer';
+import { transcribeSamples, type TranscribeHooks } from './transcribe';
+
+/**
+ * The engine's public API. Load once, transcribe many times:
+ *
+ *   const model = await loadModel(dir, { dtype: { encoder: 'fp32', decoder: 'q4' } });
+ *   const transcript = await model.transcribe(samples, { language: 'auto' }, { onSegment, signal });
+ *
+ * Audio is 16 kHz mono float samples (what `loadAudioFile` returns).
+ */
+
+export type { Segment, Transcript } from '../transcript/result';
+export { SttError, isSttError } from './errors';
+export type { LanguageDetection } from './languageDetection';
+export type { ModelDtype, WhisperDims } from './modelFolder';
+export { engineDefaults } from './options';
+export type { EngineLogger, ExecutionProvider, LoadOptions, RunOptions } from './options';
+export type { RuntimeTimings } from './runtime';
+export type { TranscribeHooks, TranscribeProgress } from './transcribe';
+
+export interface WhisperModel {
+  readonly dir: string;
+  readonly dims: WhisperDims;
+  /** The execution provider actually in use, after any fallback. */
+  readonly provider: ExecutionProvider;
+  readonly multilingual: boolean;
+  /** Language codes the model knows, in its token order. */
+  readonly languages: readonly string[];
+  readonly loadOptions: LoadOptions;
+  transcribe(
+    samples: Float32Array,
+    options?: Partial<RunOptions>,
+    hooks?: TranscribeHooks,
+  ): Promise<Transcript>;
+  /** Language of the first 30 s (zero-padded when shorter). */
+  detectLanguage(samples: Float32Array): Promise<LanguageDetection>;
+  /** Time spent in the encoder and decoder since loading. */
+  timings(): RuntimeTimings;
+  dispose(): Promise<void>;
+}
+
+export async function loadModel(dir: string, options: Partial<LoadOptions> = {}): Promise<WhisperModel> {
+  const loadOptions = resolveLoadOptions(options);
+  const folder = resolveModelFolder(dir, loadOptions.dtype);
+  const tokenizer = WhisperTokenizer.fromFolder(dir);
+  const runtime = await WhisperRuntime.open(folder, loadOptions);
+  const parts = { runtime, tokenizer };
+  return {
+    dir,
+    dims: folder.dims,
+    provider: runtime.provider,
+    multilingual: tokenizer.multilingual,
+    languages: [...tokenizer.languages.keys()],
+    loadOptions,
+    transcribe: (samples, runOptions, hooks) =>
+      transcribeSamples(parts, samples, resolveRunOptions(runOptions), hooks),
+    detectLanguage: async (samples) => {
+      const features = await runtime.encode(
+        logMelWindow(samples.subarray(0, WINDOW_SAMPLES), folder.dims.nMels).data,
+        1,
+      );
+      const [detection] = await detectLanguage(runtime, features, tokenizer);
+      return detection!;
+    },
+    timings: () => runtime.timings(),
+    dispose: () => runtime.release(),
+  };
+}

@@ -1,0 +1,136 @@
+import { SttError } from './errors';
+import { modelDtypes, modelParts, type ModelDtype, type ModelPart } from './modelFolder';
+
+/**
+ * Engine options in two kinds: load-time (what sessions are opened with; changing them means reloading) and
+ * run-time (per transcription). Both are plain readonly data, filled from `engineDefaults()` and checked in
+ * `resolveLoadOptions` / `resolveRunOptions`, the only places an option value is validated.
+ */
+
+export const executionProviders = ['webgpu', 'cuda', 'dml', 'coreml', 'cpu'] as const;
+export type ExecutionProvider = (typeof executionProviders)[number];
+
+export interface EngineLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface LoadOptions {
+  /** Tried in order; the first that opens both parts is used. CPU always works and should come last. */
+  readonly executionProviders: readonly ExecutionProvider[];
+  /** Weight format per part: picks `onnx/encoder_model_fp16.onnx` and the like. */
+  readonly dtype: Readonly<Record<ModelPart, ModelDtype>>;
+  /** Threads for CPU kernels; undefined lets onnxruntime choose (one per physical core). */
+  readonly cpuThreads: number | undefined;
+  readonly logger: EngineLogger;
+}
+
+export interface RunOptions {
+  /** A language code (`en`, `de`, …) or `auto` to detect it from the first 30 s. */
+  readonly language: string;
+  readonly task: 'transcribe' | 'translate';
+  /** `segment`: Whisper's timestamp tokens cut the text into timed segments; `none`: one segment per window. */
+  readonly timestamps: 'segment' | 'none';
+  /** Text the first window is conditioned on, e.g. names and spellings (OpenAI's initial_prompt). */
+  readonly initialPrompt: string | undefined;
+  /** Feed each window's text to the next as a prompt (OpenAI's condition_on_previous_text). */
+  readonly conditionOnPreviousText: boolean;
+  /** The first timestamp may not be later than this (OpenAI's max_initial_timestamp); null: no limit. */
+  readonly maxInitialTimestampSec: number | null;
+  /** Forbid a blank or end-of-text as the first token. */
+  readonly suppressBlank: boolean;
+  /** `nonSpeech`: OpenAI's set of symbols for tags and sound effects ("-1"), or explicit token ids. */
+  readonly suppressTokens: 'nonSpeech' | readonly number[];
+  /** Most tokens sampled per window; undefined: half the text context (224), as OpenAI. */
+  readonly maxNewTokens: number | undefined;
+  /** A window is silence when its no-speech probability is above this and its avg log-prob below the next. */
+  readonly noSpeechThreshold: number | null;
+  readonly logprobThreshold: number | null;
+}
+
+const silentLogger: EngineLogger = { info: () => undefined, warn: () => undefined };
+
+/** Every default, in one place. They are OpenAI's `transcribe()` defaults where one exists. */
+export function engineDefaults(): { readonly load: LoadOptions; readonly run: RunOptions } {
+  return {
+    load: {
+      executionProviders,
+      dtype: { encoder: 'fp32', decoder: 'fp32' },
+      cpuThreads: undefined,
+      logger: silentLogger,
+    },
+    run: {
+      language: 'auto',
+      task: 'transcribe',
+      timestamps: 'segment',
+      initialPrompt: undefined,
+      conditionOnPreviousText: true,
+      maxInitialTimestampSec: 1,
+      suppressBlank: true,
+      suppressTokens: 'nonSpeech',
+      maxNewTokens: undefined,
+      noSpeechThreshold: 0.6,
+      logprobThreshold: -1,
+    },
+  };
+}
+
+export function resolveLoadOptions(given: Partial<LoadOptions> = {}): LoadOptions {
+  const options = { ...engineDefaults().load, ...defined(given) };
+  if (options.executionProviders.length === 0) {
+    throw usage('executionProviders is empty: name at least one, e.g. ["cpu"]');
+  }
+  for (const provider of options.executionProviders) {
+    if (!executionProviders.includes(provider)) {
+      throw usage(`unknown execution provider "${provider}" (known: ${executionProviders.join(', ')})`);
+    }
+  }
+  for (const part of modelParts) {
+    const dtype = options.dtype[part];
+    if (!modelDtypes.includes(dtype)) {
+      throw usage(`unsupported ${part} dtype "${dtype}" (supported: ${modelDtypes.join(', ')})`);
+    }
+  }
+  if (options.cpuThreads !== undefined && !(Number.isInteger(options.cpuThreads) && options.cpuThreads > 0)) {
+    throw usage(`cpuThreads must be a whole number above 0, not ${options.cpuThreads}`);
+  }
+  return Object.freeze(options);
+}
+
+export function resolveRunOptions(given: Partial<RunOptions> = {}): RunOptions {
+  const options = { ...engineDefaults().run, ...defined(given) };
+  if (!/^(auto|[a-z]{2,3})$/.test(options.language)) {
+    throw usage(`language must be "auto" or a code such as "en" or "haw", not "${options.language}"`);
+  }
+  if (options.task !== 'transcribe' && options.task !== 'translate') {
+    throw usage(`task must be "transcribe" or "translate", not "${String(options.task)}"`);
+  }
+  if (options.timestamps !== 'segment' && options.timestamps !== 'none') {
+    throw usage(`timestamps must be "segment" or "none", not "${String(options.timestamps)}"`);
+  }
+  checkNumber('maxInitialTimestampSec', options.maxInitialTimestampSec, (value) => value >= 0);
+  checkNumber('noSpeechThreshold', options.noSpeechThreshold, (value) => value >= 0 && value <= 1);
+  checkNumber('logprobThreshold', options.logprobThreshold, (value) => value <= 0);
+  checkNumber('maxNewTokens', options.maxNewTokens ?? null, (value) => Number.isInteger(value) && value > 0);
+  if (options.suppressTokens !== 'nonSpeech') {
+    if (!options.suppressTokens.every((token) => Number.isInteger(token) && token >= 0)) {
+      throw usage('suppressTokens must be "nonSpeech" or a list of token ids');
+    }
+  }
+  return Object.freeze(options);
+}
+
+function checkNumber(name: string, value: number | null, valid: (value: number) => boolean): void {
+  if (value !== null && !(Number.isFinite(value) && valid(value))) {
+    throw usage(`${name} ${value} is out of range`);
+  }
+}
+
+/** Callers spread partial objects with `undefined` for "not given": those must not erase defaults. */
+function defined<T extends object>(given: T): Partial<T> {
+  return Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function usage(message: string): SttError {
+  return new SttError('usage', message);
+}

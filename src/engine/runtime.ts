@@ -1,0 +1,346 @@
+import * as ort from 'onnxruntime-node';
+import { SttError } from './errors';
+import type { ModelFolder, ModelPart, WhisperDims } from './modelFolder';
+import type { ExecutionProvider, LoadOptions } from './options';
+
+/**
+ * The two ONNX sessions of a Whisper model and the decoder's key/value cache.
+ *
+ * The merged decoder has two branches chosen by `use_cache_branch`: without a cache it computes self- and
+ * cross-attention keys/values from scratch (the first step of a window), with one it takes them as
+ * `past_key_values.*` inputs. Cross-attention keys/values depend only on the audio, so they are taken from
+ * the first step and fed back unchanged; later steps do not even fetch them, which saves copying
+ * layers × 2 × 1500 × d_model floats out of onnxruntime on every token.
+ */
+
+export interface AudioFeatures {
+  /** The encoder output, [batch, nAudioCtx, dModel], in whatever float type the decoder expects. */
+  readonly tensor: ort.Tensor;
+  readonly batch: number;
+}
+
+/** Logits of one decoder call: [batch, positions, vocab]. */
+export interface StepLogits {
+  readonly positions: number;
+  /** A float32 view of one row's logits at one of the positions fed in this step. */
+  at(row: number, position: number): Float32Array;
+}
+
+export interface RuntimeTimings {
+  readonly encoderMs: number;
+  readonly encoderRuns: number;
+  readonly decoderMs: number;
+  readonly decoderSteps: number;
+}
+
+const partInputs: Readonly<Record<ModelPart, (dims: WhisperDims) => string[]>> = {
+  encoder: () => ['input_features'],
+  decoder: (dims) => [
+    'input_ids',
+    'encoder_hidden_states',
+    'use_cache_branch',
+    ...cacheNames(dims, 'past_key_values'),
+  ],
+};
+const partOutputs: Readonly<Record<ModelPart, (dims: WhisperDims) => string[]>> = {
+  encoder: () => ['last_hidden_state'],
+  decoder: (dims) => ['logits', ...cacheNames(dims, 'present')],
+};
+
+function cacheNames(dims: WhisperDims, prefix: string, attention?: 'decoder' | 'encoder'): string[] {
+  const names: string[] = [];
+  for (let layer = 0; layer < dims.decoderLayers; layer++) {
+    for (const kind of attention === undefined ? ['decoder', 'encoder'] : [attention]) {
+      for (const tensor of ['key', 'value']) names.push(`${prefix}.${layer}.${kind}.${tensor}`);
+    }
+  }
+  return names;
+}
+
+export class WhisperRuntime {
+  private encoderMs = 0;
+  private encoderRuns = 0;
+  private decoderMs = 0;
+  private decoderSteps = 0;
+
+  private constructor(
+    private readonly encoder: ort.InferenceSession,
+    private readonly decoder: ort.InferenceSession,
+    readonly provider: ExecutionProvider,
+    readonly dims: WhisperDims,
+  ) {}
+
+  /**
+   * Opens both parts with the first execution provider that works, logging why each earlier one did not.
+   * A file that is not the expected Whisper part is a model error whatever the provider.
+   */
+  static async open(folder: ModelFolder, options: LoadOptions): Promise<WhisperRuntime> {
+    const built = new Set<string>(ort.listSupportedBackends().map((backend) => backend.name));
+    let lastFailure = 'no execution provider was tried';
+    for (const provider of options.executionProviders) {
+      if (provider !== 'cpu' && !built.has(provider)) {
+        lastFailure = `${provider}: not in onnxruntime-node's build for ${process.platform}-${process.arch}`;
+        options.logger.info(`${lastFailure}; trying the next provider`);
+        continue;
+      }
+      let sessions: ort.InferenceSession[] = [];
+      try {
+        for (const part of ['encoder', 'decoder'] as const) {
+          sessions.push(
+            await ort.InferenceSession.create(folder.partPaths[part], sessionOptions(provider, options)),
+          );
+        }
+      } catch (error) {
+        await Promise.all(sessions.map((session) => session.release()));
+        sessions = [];
+        lastFailure = `${provider}: ${error instanceof Error ? error.message : String(error)}`;
+        if (provider !== 'cpu') options.logger.warn(`${lastFailure}; falling back to the next provider`);
+        continue;
+      }
+      const [encoder, decoder] = sessions as [ort.InferenceSession, ort.InferenceSession];
+      try {
+        checkPart(encoder, 'encoder', folder);
+        checkPart(decoder, 'decoder', folder);
+      } catch (error) {
+        await Promise.all(sessions.map((session) => session.release()));
+        throw error;
+      }
+      options.logger.info(
+        `running on ${provider} (encoder ${folder.dtypes.encoder}, decoder ${folder.dtypes.decoder})`,
+      );
+      return new WhisperRuntime(encoder, decoder, provider, folder.dims);
+    }
+    throw new SttError('model', `cannot open the model in ${folder.dir} (${lastFailure})`);
+  }
+
+  /** Encodes `batch` log-mel windows laid out [batch, nMels, 3000]. */
+  async encode(mel: Float32Array, batch: number): Promise<AudioFeatures> {
+    const frames = mel.length / (batch * this.dims.nMels);
+    const type = inputType(this.encoder, 'input_features');
+    const input = new ort.Tensor(type, type === 'float16' ? toFloat16(mel) : mel, [
+      batch,
+      this.dims.nMels,
+      frames,
+    ]);
+    const started = performance.now();
+    const output = await this.encoder.run({ input_features: input });
+    this.encoderMs += performance.now() - started;
+    this.encoderRuns += 1;
+    return { tensor: output['last_hidden_state'] as ort.Tensor, batch };
+  }
+
+  /** A fresh key/value cache for decoding the given audio: one per window (and per detection pass). */
+  startDecoding(features: AudioFeatures): DecoderPass {
+    return new DecoderPass(this, features);
+  }
+
+  timings(): RuntimeTimings {
+    return {
+      encoderMs: this.encoderMs,
+      encoderRuns: this.encoderRuns,
+      decoderMs: this.decoderMs,
+      decoderSteps: this.decoderSteps,
+    };
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.encoder.release(), this.decoder.release()]);
+  }
+
+  /** @internal DecoderPass's access to the session, timed. */
+  async runDecoder(
+    feeds: Record<string, ort.Tensor>,
+    fetches: readonly string[],
+  ): Promise<ort.InferenceSession.ReturnType> {
+    const started = performance.now();
+    const output = await this.decoder.run(feeds, fetches);
+    this.decoderMs += performance.now() - started;
+    this.decoderSteps += 1;
+    return output;
+  }
+
+  /** @internal */
+  decoderInputType(name: string): ort.Tensor.Type {
+    return inputType(this.decoder, name);
+  }
+}
+
+export class DecoderPass {
+  private readonly past = new Map<string, ort.Tensor>();
+  private readonly selfCacheOutputs: string[];
+  private started = false;
+
+  constructor(
+    private readonly runtime: WhisperRuntime,
+    private readonly features: AudioFeatures,
+  ) {
+    const { dims } = runtime;
+    const headDim = dims.dModel / dims.decoderHeads;
+    const cacheType = runtime.decoderInputType('past_key_values.0.decoder.key');
+    for (const name of cacheNames(dims, 'past_key_values')) {
+      // Ignored by the no-cache branch, but every graph input must be fed.
+      this.past.set(name, emptyTensor(cacheType, [features.batch, dims.decoderHeads, 0, headDim]));
+    }
+    this.selfCacheOutputs = cacheNames(dims, 'present', 'decoder');
+  }
+
+  /**
+   * Feeds the next tokens of every row (the whole initial sequence on the first call, then one token each)
+   * and returns their logits. Rows advance together, so each row must bring the same number of tokens.
+   */
+  async step(tokens: readonly (readonly number[])[]): Promise<StepLogits> {
+    const positions = tokens[0]?.length ?? 0;
+    if (
+      tokens.length !== this.features.batch ||
+      positions === 0 ||
+      tokens.some((row) => row.length !== positions)
+    ) {
+      throw new Error(`decoder step needs ${this.features.batch} rows of equally many tokens`);
+    }
+    const ids = new BigInt64Array(tokens.flatMap((row) => row.map(BigInt)));
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [this.features.batch, positions]),
+      encoder_hidden_states: this.features.tensor,
+      use_cache_branch: new ort.Tensor('bool', [this.started], [1]),
+      ...Object.fromEntries(this.past),
+    };
+    const fetches = this.started
+      ? ['logits', ...this.selfCacheOutputs]
+      : ['logits', ...cacheNames(this.runtime.dims, 'present')];
+    const output = await this.runtime.runDecoder(feeds, fetches);
+    for (const name of fetches.slice(1))
+      this.past.set(name.replace('present', 'past_key_values'), output[name] as ort.Tensor);
+    this.started = true;
+    return stepLogits(output['logits'] as ort.Tensor, positions);
+  }
+}
+
+function stepLogits(tensor: ort.Tensor, positions: number): StepLogits {
+  const vocab = tensor.dims[2] ?? 0;
+  const data =
+    tensor.type === 'float16' ? fromFloat16(tensor.data as Uint16Array) : (tensor.data as Float32Array);
+  return {
+    positions,
+    at: (row, position) =>
+      data.subarray((row * positions + position) * vocab, (row * positions + position + 1) * vocab),
+  };
+}
+
+function sessionOptions(
+  provider: ExecutionProvider,
+  options: LoadOptions,
+): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    // onnxruntime's own warnings (e.g. nodes placed on the CPU) would go straight to the user's stderr.
+    logSeverityLevel: 3,
+    ...(options.cpuThreads === undefined ? {} : { intraOpNumThreads: options.cpuThreads }),
+  };
+}
+
+/** Names are what tell a Whisper part apart from any other ONNX file (or from the other part). */
+function checkPart(session: ort.InferenceSession, part: ModelPart, folder: ModelFolder): void {
+  const missingInputs = partInputs[part](folder.dims).filter((name) => !session.inputNames.includes(name));
+  const missingOutputs = partOutputs[part](folder.dims).filter((name) => !session.outputNames.includes(name));
+  if (missingInputs.length > 0 || missingOutputs.length > 0) {
+    const missing = [
+      ...missingInputs.map((name) => `input ${name}`),
+      ...missingOutputs.map((name) => `output ${name}`),
+    ];
+    throw new SttError(
+      'model',
+      `${folder.partPaths[part]} is not a Whisper ${part} for this config.json (${folder.dims.decoderLayers} decoder ` +
+        `layers): it lacks ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}; ` +
+        `it has inputs ${session.inputNames.join(', ')}`,
+    );
+  }
+  if (part === 'encoder') {
+    const melBins = inputShape(session, 'input_features')[1];
+    if (typeof melBins === 'number' && melBins !== folder.dims.nMels) {
+      throw new SttError(
+        'model',
+        `${folder.partPaths.encoder} takes ${melBins} mel bins but config.json says ${folder.dims.nMels}`,
+      );
+    }
+  }
+}
+
+function inputMetadata(
+  session: ort.InferenceSession,
+  name: string,
+): ort.InferenceSession.ValueMetadata | undefined {
+  return session.inputMetadata.find((metadata) => metadata.name === name);
+}
+
+function inputType(session: ort.InferenceSession, name: string): 'float32' | 'float16' {
+  const metadata = inputMetadata(session, name);
+  return metadata?.isTensor === true && metadata.type === 'float16' ? 'float16' : 'float32';
+}
+
+function inputShape(session: ort.InferenceSession, name: string): ReadonlyArray<number | string> {
+  const metadata = inputMetadata(session, name);
+  return metadata?.isTensor === true ? metadata.shape : [];
+}
+
+function emptyTensor(type: ort.Tensor.Type, dims: number[]): ort.Tensor {
+  return type === 'float16'
+    ? new ort.Tensor('float16', new Uint16Array(0), dims)
+    : new ort.Tensor('float32', new Float32Array(0), dims);
+}
+
+/** IEEE half precision bits, round to nearest even: fp16 graphs take and give float16 tensors as Uint16Array. */
+export function toFloat16(values: Float32Array): Uint16Array {
+  const out = new Uint16Array(values.length);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  for (let i = 0; i < values.length; i++) {
+    f32[0] = values[i]!;
+    const bits = u32[0]!;
+    const sign = (bits >>> 16) & 0x8000;
+    const exponent = (bits >>> 23) & 0xff;
+    const mantissa = bits & 0x7fffff;
+    if (exponent === 0xff) {
+      out[i] = sign | 0x7c00 | (mantissa === 0 ? 0 : 0x200);
+      continue;
+    }
+    const halfExponent = exponent - 127 + 15;
+    if (halfExponent >= 0x1f) {
+      out[i] = sign | 0x7c00;
+    } else if (halfExponent <= 0) {
+      // Subnormal half (or zero): shift the implicit-1 mantissa into place, rounding to nearest even.
+      if (halfExponent < -10) {
+        out[i] = sign;
+        continue;
+      }
+      const full = mantissa | 0x800000;
+      const shift = 14 - halfExponent;
+      const halfMantissa = full >>> shift;
+      const remainder = full & ((1 << shift) - 1);
+      const halfway = 1 << (shift - 1);
+      const roundUp = remainder > halfway || (remainder === halfway && (halfMantissa & 1) === 1);
+      out[i] = sign | (halfMantissa + (roundUp ? 1 : 0));
+    } else {
+      const halfMantissa = mantissa >>> 13;
+      const remainder = mantissa & 0x1fff;
+      const roundUp = remainder > 0x1000 || (remainder === 0x1000 && (halfMantissa & 1) === 1);
+      // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+      out[i] = (sign | (halfExponent << 10) | halfMantissa) + (roundUp ? 1 : 0);
+    }
+  }
+  return out;
+}
+
+export function fromFloat16(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const half = bits[i]!;
+    const sign = half & 0x8000 ? -1 : 1;
+    const exponent = (half >>> 10) & 0x1f;
+    const mantissa = half & 0x3ff;
+    if (exponent === 0) out[i] = sign * mantissa * 2 ** -24;
+    else if (exponent === 0x1f) out[i] = mantissa === 0 ? sign * Infinity : NaN;
+    else out[i] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  }
+  return out;
+}

@@ -1,0 +1,301 @@
+import { TRANSCRIPT_SCHEMA, type Segment, type Transcript } from '../transcript/result';
+import {
+  compressionRatio,
+  decodeWindow,
+  GreedySelector,
+  throwIfAborted,
+  type DecodedSequence,
+} from './decoding';
+import { SttError } from './errors';
+import { detectLanguage } from './languageDetection';
+import { buildLogitFilters, suppressedTokens } from './logitFilters';
+import { HOP_LENGTH, logMelWholePadded, SAMPLE_RATE_HZ, WINDOW_FRAMES, type LogMel } from './mel';
+import type { RunOptions } from './options';
+import type { WhisperRuntime } from './runtime';
+import type { WhisperTokenizer } from './tokenizer';
+
+/**
+ * OpenAI's sequential `transcribe()` at temperature 0: the log-mel of the whole file plus 30 s of silence,
+ * then a seek loop that decodes a 30 s window at a time, cuts it into segments at timestamp pairs and moves
+ * on to the last timestamp (or the window's end). Issue [4] adds the temperature fallback, beam search and
+ * word timing on top of this loop.
+ */
+
+export interface TranscribeProgress {
+  readonly processedSec: number;
+  readonly totalSec: number;
+}
+
+export interface TranscribeHooks {
+  readonly onProgress?: (progress: TranscribeProgress) => void;
+  /** Each segment as soon as its window is decoded, in order. */
+  readonly onSegment?: (segment: Segment) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface EngineParts {
+  readonly runtime: WhisperRuntime;
+  readonly tokenizer: WhisperTokenizer;
+}
+
+/** Anything shorter holds less than one mel frame of actual content worth decoding. */
+const minimumDurationSec = 0.1;
+const framesPerSecond = SAMPLE_RATE_HZ / HOP_LENGTH;
+
+export async function transcribeSamples(
+  parts: EngineParts,
+  samples: Float32Array,
+  options: RunOptions,
+  hooks: TranscribeHooks = {},
+): Promise<Transcript> {
+  checkSamples(samples);
+  const { runtime, tokenizer } = parts;
+  const { dims } = runtime;
+  const mel = logMelWholePadded(samples, dims.nMels);
+  const contentFrames = mel.nFrames - WINDOW_FRAMES;
+  const totalSec = samples.length / SAMPLE_RATE_HZ;
+  // Mel frames per encoder position, and so per timestamp token (2), and seconds per timestamp token (0.02).
+  const inputStride = WINDOW_FRAMES / dims.nAudioCtx;
+  const timePrecisionSec = (inputStride * HOP_LENGTH) / SAMPLE_RATE_HZ;
+
+  const { language, languageProbability } = await chooseLanguage(parts, mel, options, hooks.signal);
+  const window = windowPlanner(parts, options, language, timePrecisionSec);
+  const text = tokenizer.textAssembler();
+
+  const segments: Segment[] = [];
+  const allTokens =
+    options.initialPrompt === undefined ? [] : tokenizer.encode(` ${options.initialPrompt.trim()}`);
+  let promptResetSince = 0;
+  let seek = 0;
+  while (seek < contentFrames) {
+    throwIfAborted(hooks.signal);
+    const timeOffsetSec = (seek * HOP_LENGTH) / SAMPLE_RATE_HZ;
+    const segmentSize = Math.min(WINDOW_FRAMES, contentFrames - seek);
+    const features = await runtime.encode(melWindow(mel, seek, segmentSize), 1);
+    const [result] = await decodeWindow(
+      runtime.startDecoding(features),
+      1,
+      window(allTokens.slice(promptResetSince)),
+      new GreedySelector(tokenizer.special.eot),
+      hooks.signal,
+    );
+    const previousSeek = seek;
+    if (isSilence(result!, options)) {
+      seek += segmentSize;
+    } else {
+      const cut = cutSegments(result!.tokens, tokenizer.special.timestampBegin, {
+        timeOffsetSec,
+        segmentFrames: segmentSize,
+        framesPerTimestamp: inputStride,
+      });
+      seek += cut.advanceFrames;
+      const windowRatio = compressionRatio(tokenizer.decode(result!.tokens).trim());
+      for (const piece of cut.pieces) {
+        // OpenAI's rule: an instantaneous or textless segment keeps its times but loses text and tokens.
+        const empty = piece.startSec === piece.endSec || tokenizer.decode(piece.tokens).trim() === '';
+        const segment: Segment = {
+          id: segments.length,
+          seek: previousSeek,
+          startSec: piece.startSec,
+          endSec: piece.endSec,
+          text: empty ? '' : text.push(piece.tokens),
+          tokens: empty ? [] : piece.tokens,
+          avgLogprob: result!.avgLogprob,
+          noSpeechProb: result!.noSpeechProb,
+          compressionRatio: windowRatio,
+          temperature: 0,
+        };
+        segments.push(segment);
+        allTokens.push(...segment.tokens);
+        hooks.onSegment?.(segment);
+      }
+    }
+    if (!options.conditionOnPreviousText) promptResetSince = allTokens.length;
+    hooks.onProgress?.({ processedSec: Math.min(contentFrames, seek) / framesPerSecond, totalSec });
+  }
+  const tail = text.flush();
+  const last = segments[segments.length - 1];
+  if (tail !== '' && last !== undefined) segments[segments.length - 1] = { ...last, text: last.text + tail };
+
+  return {
+    schema: TRANSCRIPT_SCHEMA,
+    language,
+    languageProbability,
+    durationSec: totalSec,
+    task: options.task,
+    segments,
+  };
+}
+
+function checkSamples(samples: Float32Array): void {
+  if (samples.length === 0) throw new SttError('input', 'the audio is empty');
+  const durationSec = samples.length / SAMPLE_RATE_HZ;
+  if (durationSec < minimumDurationSec) {
+    throw new SttError(
+      'input',
+      `the audio is ${durationSec.toFixed(3)} s long; at least ${minimumDurationSec} s is needed`,
+    );
+  }
+  const bad = samples.findIndex((sample) => !Number.isFinite(sample));
+  if (bad !== -1) {
+    throw new SttError(
+      'input',
+      `the audio has an invalid sample (${samples[bad]}) at ${(bad / SAMPLE_RATE_HZ).toFixed(3)} s`,
+    );
+  }
+}
+
+async function chooseLanguage(
+  parts: EngineParts,
+  mel: LogMel,
+  options: RunOptions,
+  signal: AbortSignal | undefined,
+): Promise<{ language: string; languageProbability: number }> {
+  const { runtime, tokenizer } = parts;
+  if (!tokenizer.multilingual) {
+    if (options.task === 'translate')
+      throw new SttError('usage', 'this model is English-only: it cannot translate');
+    if (options.language !== 'auto' && options.language !== 'en') {
+      throw new SttError('usage', `this model is English-only: it cannot transcribe "${options.language}"`);
+    }
+    return { language: 'en', languageProbability: 1 };
+  }
+  if (options.language !== 'auto') {
+    tokenizer.languageToken(options.language);
+    // Given, not measured: certain by definition.
+    return { language: options.language, languageProbability: 1 };
+  }
+  throwIfAborted(signal);
+  // OpenAI detects on the first 3000 frames of the whole-padded mel: the padding's silence included, not zeros.
+  const features = await runtime.encode(melWindow(mel, 0, WINDOW_FRAMES), 1);
+  const [detection] = await detectLanguage(runtime, features, tokenizer);
+  return { language: detection!.language, languageProbability: detection!.probability };
+}
+
+/** What stays the same for every window of a run; the prompt (previous text) changes. */
+function windowPlanner(parts: EngineParts, options: RunOptions, language: string, timePrecisionSec: number) {
+  const { runtime, tokenizer } = parts;
+  const { special } = tokenizer;
+  const sotSequence = tokenizer.sotSequence(language, options.task);
+  if (options.timestamps === 'none') sotSequence.push(special.noTimestamps);
+  const suppressBase =
+    options.suppressTokens === 'nonSpeech' ? tokenizer.nonSpeechTokens() : options.suppressTokens;
+  // OpenAI: an empty suppress list turns the filter off altogether, steering tokens included.
+  const suppressTokens = suppressBase.length === 0 ? [] : suppressedTokens(suppressBase, special);
+  const blankTokens = options.suppressBlank ? [...tokenizer.encode(' '), special.eot] : null;
+  const maxPromptTokens = runtime.dims.nTextCtx / 2 - 1;
+  const timestampRules =
+    options.timestamps === 'none'
+      ? null
+      : {
+          maxInitialTimestampIndex:
+            options.maxInitialTimestampSec === null
+              ? null
+              : Math.round(options.maxInitialTimestampSec / timePrecisionSec),
+        };
+
+  return (prompt: readonly number[]) => {
+    const initialTokens =
+      prompt.length === 0
+        ? sotSequence
+        : [special.sotPrev, ...prompt.slice(-maxPromptTokens), ...sotSequence];
+    return {
+      initialTokens,
+      sotIndex: initialTokens.indexOf(special.sot),
+      maxNewTokens: options.maxNewTokens ?? runtime.dims.nTextCtx / 2,
+      nTextCtx: runtime.dims.nTextCtx,
+      eot: special.eot,
+      noSpeech: special.noSpeech,
+      filters: buildLogitFilters({
+        special,
+        sampleBegin: initialTokens.length,
+        blankTokens,
+        suppressTokens,
+        timestampRules,
+      }),
+    };
+  };
+}
+
+/** OpenAI's no-speech check: very likely silence, and the text is not confident enough to overrule that. */
+function isSilence(result: DecodedSequence, options: RunOptions): boolean {
+  if (options.noSpeechThreshold === null || result.noSpeechProb <= options.noSpeechThreshold) return false;
+  return options.logprobThreshold === null || result.avgLogprob <= options.logprobThreshold;
+}
+
+/** Frames [seek, seek + size) of the mel, zero-padded to one window, as OpenAI's `pad_or_trim` of the slice. */
+export function melWindow(mel: LogMel, seek: number, size: number): Float32Array {
+  const window = new Float32Array(mel.nMels * WINDOW_FRAMES);
+  for (let bin = 0; bin < mel.nMels; bin++) {
+    const from = bin * mel.nFrames + seek;
+    window.set(mel.data.subarray(from, from + size), bin * WINDOW_FRAMES);
+  }
+  return window;
+}
+
+export interface SegmentPiece {
+  readonly startSec: number;
+  readonly endSec: number;
+  readonly tokens: readonly number[];
+}
+
+export interface WindowCut {
+  readonly pieces: readonly SegmentPiece[];
+  /** Where the next window starts, relative to this one: the last complete segment's end or the window's end. */
+  readonly advanceFrames: number;
+}
+
+/**
+ * Cuts one window's tokens into segments as OpenAI's transcribe() does: at every pair of consecutive
+ * timestamps, plus the rest when the window ends in text then a single timestamp (nothing left unfinished).
+ * Otherwise the text after the last pair is unfinished: the next window starts at that pair. Without any
+ * pair, the whole window is one segment that ends at its last timestamp (or the window's end).
+ */
+export function cutSegments(
+  tokens: readonly number[],
+  timestampBegin: number,
+  window: {
+    readonly timeOffsetSec: number;
+    readonly segmentFrames: number;
+    readonly framesPerTimestamp: number;
+  },
+): WindowCut {
+  // Same arithmetic as OpenAI (seek * HOP / SR + index * precision), so times agree to the last bit.
+  const timePrecisionSec = (window.framesPerTimestamp * HOP_LENGTH) / SAMPLE_RATE_HZ;
+  const timeOf = (token: number) => window.timeOffsetSec + (token - timestampBegin) * timePrecisionSec;
+  const isTimestamp = tokens.map((token) => token >= timestampBegin);
+  const singleTimestampEnding =
+    tokens.length >= 2 && !isTimestamp[tokens.length - 2] && isTimestamp[tokens.length - 1] === true;
+  const slices: number[] = [];
+  for (let i = 1; i < tokens.length; i++) if (isTimestamp[i - 1] && isTimestamp[i]) slices.push(i);
+
+  if (slices.length > 0) {
+    if (singleTimestampEnding) slices.push(tokens.length);
+    const pieces: SegmentPiece[] = [];
+    let lastSlice = 0;
+    for (const slice of slices) {
+      const sliced = tokens.slice(lastSlice, slice);
+      pieces.push({
+        startSec: timeOf(sliced[0]!),
+        endSec: timeOf(sliced[sliced.length - 1]!),
+        tokens: sliced,
+      });
+      lastSlice = slice;
+    }
+    const advanceFrames = singleTimestampEnding
+      ? window.segmentFrames
+      : (tokens[lastSlice - 1]! - timestampBegin) * window.framesPerTimestamp;
+    return { pieces, advanceFrames };
+  }
+  const lastTimestamp = tokens.filter((token) => token >= timestampBegin).at(-1);
+  const durationSec =
+    lastTimestamp !== undefined && lastTimestamp !== timestampBegin
+      ? (lastTimestamp - timestampBegin) * timePrecisionSec
+      : (window.segmentFrames * HOP_LENGTH) / SAMPLE_RATE_HZ;
+  return {
+    pieces: [
+      { startSec: window.timeOffsetSec, endSec: window.timeOffsetSec + durationSec, tokens: [...tokens] },
+    ],
+    advanceFrames: window.segmentFrames,
+  };
+}
