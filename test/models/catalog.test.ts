@@ -1,0 +1,91 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import {
+  catalog,
+  defaultModelChoice,
+  estimatedDownloadBytes,
+  findCatalogEntry,
+  isExternalDataOf,
+  onnxFileNames,
+} from '../../src/models/catalog';
+
+function entry(id: string) {
+  const found = findCatalogEntry(id);
+  assert.ok(found, id);
+  return found;
+}
+
+test('the catalog has every Whisper size, the English-only and the distil variants, in onnx-community', () => {
+  const ids = catalog.map((model) => model.id);
+  for (const size of ['tiny', 'base', 'small', 'medium']) {
+    assert.ok(ids.includes(`whisper-${size}`), size);
+    assert.ok(ids.includes(`whisper-${size}.en`), `${size}.en`);
+  }
+  for (const id of [
+    'whisper-large-v3',
+    'whisper-large-v3-turbo',
+    'distil-small.en',
+    'distil-medium.en',
+    'distil-large-v3',
+  ]) {
+    assert.ok(ids.includes(id), id);
+  }
+  assert.equal(new Set(ids).size, ids.length, 'ids are unique');
+  for (const model of catalog) assert.equal(model.repo, `onnx-community/${model.id}`);
+});
+
+test('sizes per dtype are computed from the parameter count', () => {
+  const base = entry('whisper-base');
+  assert.equal(estimatedDownloadBytes(base, 'fp32'), 296_000_000);
+  assert.equal(estimatedDownloadBytes(base, 'fp16'), 148_000_000);
+  assert.equal(estimatedDownloadBytes(base, 'q8'), 74_000_000);
+  assert.equal(estimatedDownloadBytes(base, 'q4'), 37_000_000);
+  assert.equal(estimatedDownloadBytes(entry('whisper-large-v3-turbo'), 'fp16'), 1_618_000_000);
+});
+
+test('only multilingual models trained for it can translate: not turbo, not distil-large-v3, not English-only', () => {
+  assert.equal(entry('whisper-large-v3-turbo').canTranslate, false);
+  assert.equal(entry('distil-large-v3').canTranslate, false);
+  for (const id of ['whisper-tiny', 'whisper-base', 'whisper-small', 'whisper-medium', 'whisper-large-v3']) {
+    assert.equal(entry(id).canTranslate, true, id);
+  }
+  for (const model of catalog.filter((candidate) => candidate.languages === 'english')) {
+    assert.equal(model.canTranslate, false, model.id);
+  }
+});
+
+test('the default is turbo fp16 with a GPU provider and base fp32 on the CPU', () => {
+  const cpu = defaultModelChoice(['cpu']);
+  assert.equal(cpu.entry.id, 'whisper-base');
+  assert.equal(cpu.dtype, 'fp32');
+  assert.deepEqual(defaultModelChoice([]), cpu);
+  for (const gpu of ['cuda', 'webgpu', 'dml', 'tensorrt']) {
+    const choice = defaultModelChoice([gpu, 'cpu']);
+    assert.equal(choice.entry.id, 'whisper-large-v3-turbo', gpu);
+    assert.equal(choice.dtype, 'fp16', gpu);
+  }
+});
+
+test('short names find catalog entries', () => {
+  assert.equal(findCatalogEntry('base')?.id, 'whisper-base');
+  assert.equal(findCatalogEntry('large-v3-turbo')?.id, 'whisper-large-v3-turbo');
+  assert.equal(findCatalogEntry('onnx-community/distil-small.en')?.id, 'distil-small.en');
+  assert.equal(findCatalogEntry('huge'), undefined);
+});
+
+test('file names follow the onnx-community dtype suffixes, with external data alongside', () => {
+  assert.deepEqual(onnxFileNames('fp32'), {
+    encoder: 'onnx/encoder_model.onnx',
+    decoder: 'onnx/decoder_model_merged.onnx',
+  });
+  assert.deepEqual(onnxFileNames('q8'), {
+    encoder: 'onnx/encoder_model_quantized.onnx',
+    decoder: 'onnx/decoder_model_merged_quantized.onnx',
+  });
+  assert.equal(onnxFileNames('fp16').encoder, 'onnx/encoder_model_fp16.onnx');
+  assert.equal(onnxFileNames('q4').decoder, 'onnx/decoder_model_merged_q4.onnx');
+  const graphs = Object.values(onnxFileNames('fp16'));
+  assert.ok(isExternalDataOf('onnx/encoder_model_fp16.onnx_data', graphs));
+  assert.ok(isExternalDataOf('onnx/decoder_model_merged_fp16.onnx_data_1', graphs));
+  assert.ok(!isExternalDataOf('onnx/encoder_model.onnx_data', graphs));
+});
