@@ -5,7 +5,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { link, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { SttError } from '../engine/errors';
@@ -25,6 +25,7 @@ import {
   type InstalledModel,
   type ManifestFile,
   type ModelManifest,
+  type ModelSource,
   type ModelStore,
 } from './store';
 
@@ -123,28 +124,57 @@ export async function downloadModel(
   }
   if (installed?.dtypes.includes(options.dtype)) return installed;
 
-  const listing = await withRetries(options, () => hub.listFiles(target.repo, options.signal));
-  const plan = planDownload(listing, target.repo, options.dtype);
-  const staging = store.stagingFolder(target.id);
-  const meter = new ProgressMeter(
-    plan.reduce((total, file) => total + file.sizeBytes, 0),
-    options.onProgress,
-  );
-  for (const file of plan) {
-    await withRetries(options, () =>
-      fetchVerified(hub, target.repo, file, partPath(staging, file), meter, options),
+  const unlock = await lockDownload(store, target.id);
+  try {
+    const listing = await withRetries(options, () => hub.listFiles(target.repo, options.signal));
+    const plan = planDownload(listing, target.repo, options.dtype);
+    const staging = store.stagingFolder(target.id);
+    const meter = new ProgressMeter(
+      plan.reduce((total, file) => total + file.sizeBytes, 0),
+      options.onProgress,
     );
+    for (const file of plan) {
+      await withRetries(options, () =>
+        fetchVerified(hub, target.repo, file, partPath(staging, file), meter, options),
+      );
+    }
+    const source: ModelSource = {
+      kind: 'hub',
+      endpoint: hub.endpoint,
+      repo: target.repo,
+      revision: hub.revision,
+    };
+    const result = await installDownloaded(store, target.id, source, plan, installedManifest);
+    // Keep the staging folder only while it still holds a resumable download of another dtype.
+    if ((await filesUnder(staging).catch(() => [])).length === 0) {
+      await rm(staging, { recursive: true, force: true });
+    }
+    return result;
+  } finally {
+    await unlock();
   }
+}
 
-  const assembly = await store.newAssemblyFolder(target.id);
+/**
+ * Moves the verified `.part` files into a fresh folder, together with the files of an installed model of the
+ * same id (other dtypes), and swaps that folder in.
+ */
+async function installDownloaded(
+  store: ModelStore,
+  id: string,
+  source: ModelSource,
+  plan: readonly HubFile[],
+  installedManifest: ModelManifest | undefined,
+): Promise<InstalledModel> {
+  const assembly = await store.newAssemblyFolder(id);
   try {
     for (const file of plan) {
       await mkdir(dirname(join(assembly, file.path)), { recursive: true });
-      await rename(partPath(staging, file), join(assembly, file.path));
+      await rename(partPath(store.stagingFolder(id), file), join(assembly, file.path));
     }
-    const keptFiles = installed ? await keepInstalledFiles(installed.folder, assembly, plan) : [];
+    const keptFiles = installedManifest ? await keepInstalledFiles(store.folderOf(id), assembly, plan) : [];
     const manifest: ModelManifest = {
-      source: { kind: 'hub', endpoint: hub.endpoint, repo: target.repo, revision: hub.revision },
+      source,
       files: {
         ...Object.fromEntries(
           keptFiles.flatMap((path) => {
@@ -156,13 +186,44 @@ export async function downloadModel(
       },
     };
     await writeFile(join(assembly, manifestFileName), `${JSON.stringify(manifest, null, 2)}\n`);
-    const result = await store.install(target.id, assembly);
-    // Keep the staging folder only while it still holds a resumable download of another dtype.
-    if ((await filesUnder(staging).catch(() => [])).length === 0)
-      await rm(staging, { recursive: true, force: true });
-    return result;
+    return await store.install(id, assembly);
   } finally {
     await rm(assembly, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Keeps two downloads of one model (the extension and the CLI, or a double click) from appending to the same
+ * `.part` files. A lock left by a process that has died is taken over: its `.part` files are safe to resume.
+ */
+async function lockDownload(store: ModelStore, id: string): Promise<() => Promise<void>> {
+  const lockPath = `${store.stagingFolder(id)}.lock`;
+  await mkdir(dirname(lockPath), { recursive: true });
+  for (;;) {
+    try {
+      await writeFile(lockPath, String(process.pid), { flag: 'wx' });
+      return () => rm(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holderPid = Number(await readFile(lockPath, 'utf8').catch(() => ''));
+    if (Number.isInteger(holderPid) && holderPid > 0 && isProcessAlive(holderPid)) {
+      throw new SttError(
+        'usage',
+        `${id} is already being downloaded (process ${holderPid}); wait for it to finish`,
+      );
+    }
+    await rm(lockPath, { force: true });
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -248,6 +309,8 @@ async function fetchVerified(
 ): Promise<void> {
   const what = `${file.path} of ${repo}`;
   await mkdir(dirname(part), { recursive: true });
+  // An empty file needs no request, but its .part must exist to be installed.
+  if (file.sizeBytes === 0) await writeFile(part, '');
   let offsetBytes = await fileSizeBytes(part);
   if (offsetBytes > file.sizeBytes) {
     await rm(part);

@@ -23,6 +23,7 @@ const fp32Files = [
   'tokenizer.json',
   'tokenizer_config.json',
   'vocab.json',
+  'added_tokens.json',
   'onnx/encoder_model.onnx',
   'onnx/decoder_model_merged.onnx',
 ];
@@ -284,6 +285,25 @@ test('a dtype the repository does not publish is refused before any file is fetc
   assert.ok(isSttError(error) && error.kind === 'model');
   assert.match(error.message, /no q4 build .*it has fp32, fp16, q8/);
   assert.ok(hub.requests.every((request) => request.path.includes('/tree/')));
+});
+
+test('a download already running for the model is refused; a lock left by a dead process is taken over', async () => {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const lock = `${store.stagingFolder(target.id)}.lock`;
+  await mkdir(join(root, '.staging'), { recursive: true });
+  await writeFile(lock, String(process.pid));
+  const error = await rejection(downloadModel(store, target, options()));
+  assert.match(
+    error.message,
+    new RegExp(`whisper-fake is already being downloaded \\(process ${process.pid}\\)`),
+  );
+  assert.equal(hub.requests.length, 0);
+
+  // Far above any pid a Linux, macOS or Windows system hands out.
+  await writeFile(lock, String(2 ** 31 - 2));
+  const installed = await downloadModel(store, target, options());
+  assert.deepEqual(installed.dtypes, ['fp32']);
+  assert.equal(existsSync(lock), false, 'the lock is released');
 });
 
 test('download targets come from the catalog or from owner/name', () => {

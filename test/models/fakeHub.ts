@@ -52,6 +52,8 @@ export function fakeWhisperFiles(): FakeFile[] {
     small('tokenizer.json', json({ model: { type: 'BPE' } })),
     small('tokenizer_config.json', json({ model_max_length: 448 })),
     small('vocab.json', json({ '!': 0 })),
+    // Empty on purpose: a zero-byte file takes no request but must still be installed.
+    small('added_tokens.json', Buffer.alloc(0)),
     small('README.md', Buffer.from('# fake whisper\n')),
     big('model.safetensors', 1000),
     big('onnx/encoder_model.onnx', 150_000),
