@@ -126,7 +126,10 @@ export async function downloadModel(
 
   const unlock = await lockDownload(store, target.id);
   try {
-    const listing = await withRetries(options, () => hub.listFiles(target.repo, options.signal));
+    // Offline is the usual reason for an unreachable hub at the first request: say so at once, no retries.
+    const listing = await withRetries(options, () => hub.listFiles(target.repo, options.signal), {
+      retryUnreachable: false,
+    });
     const plan = planDownload(listing, target.repo, options.dtype);
     const staging = store.stagingFolder(target.id);
     const meter = new ProgressMeter(
@@ -258,7 +261,11 @@ function cancelledError(): SttError {
   );
 }
 
-async function withRetries<T>(options: DownloadOptions, attempt: () => Promise<T>): Promise<T> {
+async function withRetries<T>(
+  options: DownloadOptions,
+  attempt: () => Promise<T>,
+  { retryUnreachable = true } = {},
+): Promise<T> {
   const maxAttempts = options.maxAttempts ?? defaultMaxAttempts;
   for (let attemptNumber = 1; ; attemptNumber++) {
     if (options.signal?.aborted) throw cancelledError();
@@ -266,7 +273,8 @@ async function withRetries<T>(options: DownloadOptions, attempt: () => Promise<T
       return await attempt();
     } catch (error) {
       if (options.signal?.aborted) throw cancelledError();
-      if (!(error instanceof HubError && error.retryable)) throw error;
+      if (!(error instanceof HubError && error.retryable && (retryUnreachable || !error.unreachable)))
+        throw error;
       if (attemptNumber >= maxAttempts) {
         throw new HubError(`${error.message} (gave up after ${attemptNumber} attempts)`, false, {
           cause: error,

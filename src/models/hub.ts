@@ -29,15 +29,18 @@ export interface HubFile {
 
 /**
  * A hub failure. `retryable` marks what may succeed on a later attempt (dropped connections, 5xx, 429);
- * refusals such as 404 or 401 will not.
+ * refusals such as 404 or 401 will not. `unreachable`: no connection could be made at all.
  */
 export class HubError extends SttError {
+  readonly unreachable: boolean;
+
   constructor(
     message: string,
     readonly retryable: boolean,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; unreachable?: boolean },
   ) {
     super('network', message, options);
+    this.unreachable = options?.unreachable ?? false;
   }
 }
 
@@ -113,7 +116,7 @@ export class HubClient {
       return new HubError(
         `could not reach ${this.endpoint} (${code}); check your connection or the hub endpoint setting`,
         true,
-        { cause: error },
+        { cause: error, unreachable: true },
       );
     }
     const detail = code ?? (error instanceof Error ? error.message : String(error));
