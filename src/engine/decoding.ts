@@ -1,4 +1,3 @@
-import { deflateSync } from 'node:zlib';
 import { SttError } from './errors';
 import { logSumExp, type LogitFilter } from './logitFilters';
 import type { DecoderPass } from './runtime';
@@ -113,13 +112,4 @@ function softmaxAt(logits: Float32Array, index: number): number {
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new SttError('cancelled', 'transcription cancelled');
-}
-
-/**
- * OpenAI's repetition measure: UTF-8 length over zlib-compressed length (level 6, as Python's zlib.compress).
- * Above 2.4 the window is taken to be stuck in a loop.
- */
-export function compressionRatio(text: string): number {
-  const bytes = Buffer.from(text, 'utf8');
-  return bytes.length / deflateSync(bytes, { level: 6 }).length;
 }

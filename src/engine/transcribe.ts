@@ -1,11 +1,6 @@
 import { TRANSCRIPT_SCHEMA, type Segment, type Transcript } from '../transcript/result';
-import {
-  compressionRatio,
-  decodeWindow,
-  GreedySelector,
-  throwIfAborted,
-  type DecodedSequence,
-} from './decoding';
+import { compressionRatio } from './compressionRatio';
+import { decodeWindow, GreedySelector, throwIfAborted, type DecodedSequence } from './decoding';
 import { SttError } from './errors';
 import { detectLanguage } from './languageDetection';
 import { buildLogitFilters, suppressedTokens } from './logitFilters';
