@@ -155,6 +155,21 @@ test(
   },
 );
 
+test(
+  'a transfer that goes silent is dropped after the stall timeout and resumed',
+  { timeout: 20_000 },
+  async () => {
+    const path = 'onnx/encoder_model.onnx';
+    hub.stallOnce.set(path, { afterBytes: 30_000, onStall: () => undefined });
+    const installed = await downloadModel(store, target, options({ stallTimeoutMs: 1000 }));
+    assert.deepEqual(await readFile(join(installed.folder, path)), content(path));
+    const ranges = hub.requests
+      .filter((request) => request.path.endsWith(path))
+      .map((request) => request.range);
+    assert.deepEqual(ranges, [undefined, 'bytes=30000-']);
+  },
+);
+
 test('a corrupt file is rejected by name and nothing is installed', { timeout: 20_000 }, async () => {
   hub.corrupt.add('onnx/encoder_model.onnx');
   const error = await rejection(downloadModel(store, target, options()));
