@@ -107,7 +107,7 @@ describe('tiny-random converted to ONNX reproduces OpenAI Whisper (fp32)', () =>
   test('graph interface matches the optimum / transformers.js merged-decoder layout', async () => {
     const dir = await tinyRandomModel({ timestamped: true });
     const model = onnx.ModelProto.decode(readFileSync(join(dir, 'onnx', 'decoder_model_merged.onnx')));
-    const graph = model.graph!;
+    const graph = model.graph as onnx.GraphProto;
     const dims = (name: string) =>
       graph.input
         .find((i) => i.name === name)!

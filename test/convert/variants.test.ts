@@ -173,7 +173,9 @@ describe('checkpoint variants', () => {
     });
     const encoderProto = onnx.ModelProto.decode(readFileSync(join(out, 'onnx', 'encoder_model.onnx')));
     assert.ok(
-      encoderProto.graph!.initializer.some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL),
+      (encoderProto.graph as onnx.GraphProto).initializer.some(
+        (t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL,
+      ),
     );
     const [external, inline] = [await WhisperOrt.open(out), await WhisperOrt.open(plainDir)];
     const mel = reference.tensor('mel_window');
