@@ -47,12 +47,16 @@ export class HubError extends SttError {
 /** Error codes of a connection that could not be made at all (as opposed to one that dropped). */
 const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-function errorCode(error: unknown): string | undefined {
+/** The first error code along the cause chain (fetch wraps socket errors), and the innermost message. */
+function describeTransportError(error: unknown): { code: string | undefined; message: string } {
+  let code: string | undefined;
+  let message = String(error);
   for (let current = error; current instanceof Error; current = current.cause) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
+    const candidate = (current as { code?: unknown }).code;
+    code ??= typeof candidate === 'string' ? candidate : undefined;
+    message = current.message;
   }
-  return undefined;
+  return { code, message };
 }
 
 export class HubClient {
@@ -111,7 +115,7 @@ export class HubClient {
   /** Turns a failure to send or receive into a HubError naming the endpoint; aborts pass through unchanged. */
   transportError(error: unknown, what: string): unknown {
     if (error instanceof SttError || (error instanceof Error && error.name === 'AbortError')) return error;
-    const code = errorCode(error);
+    const { code, message } = describeTransportError(error);
     if (code && unreachableCodes.has(code)) {
       return new HubError(
         `could not reach ${this.endpoint} (${code}); check your connection or the hub endpoint setting`,
@@ -119,13 +123,11 @@ export class HubClient {
         { cause: error, unreachable: true },
       );
     }
-    const detail = code ?? (error instanceof Error ? error.message : String(error));
+    // Socket failures carry a code and may pass; an error without one (fetch refusing a port) will not.
     return new HubError(
-      `the connection to ${this.endpoint} failed while fetching ${what} (${detail})`,
-      true,
-      {
-        cause: error,
-      },
+      `the connection to ${this.endpoint} failed while fetching ${what} (${code ?? message})`,
+      code !== undefined,
+      { cause: error },
     );
   }
 
