@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { ExtensionState } from './state';
 import { commandTable } from './commands';
+import { registerTranscriptEditor } from './panel/provider';
 
 let state: ExtensionState | undefined;
 
@@ -9,6 +10,7 @@ export function activate(context: vscode.ExtensionContext): void {
   for (const [id, handler] of Object.entries(commandTable)) {
     state.own(vscode.commands.registerCommand(id, () => handler(state!)));
   }
+  state.own(registerTranscriptEditor(state));
   state.log.info(`Quantum STT ${state.version} activated`);
 }
 

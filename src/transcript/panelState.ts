@@ -169,7 +169,8 @@ function comparableWords(text: string): string {
  *   gets probability 1 because a person wrote it. Otherwise words are dropped and the panel highlights the
  *   whole segment. Languages written without spaces therefore lose word timings on any edit.
  * The typed text is stored with the old text's leading whitespace (Whisper's segments start with a space) and
- * with line breaks turned into spaces (subtitle writers give line breaks their own meaning).
+ * every run of whitespace, line breaks included, made one space: subtitle writers give line breaks their own
+ * meaning, and single spaces keep the words' texts joining up to the segment's text.
  * Returns the same object when nothing changes, so callers can skip writing the document.
  */
 export function replaceSegmentText(transcript: Transcript, segmentId: number, typedText: string): Transcript {
@@ -177,7 +178,7 @@ export function replaceSegmentText(transcript: Transcript, segmentId: number, ty
   const segment = transcript.segments[index];
   if (segment === undefined) throw new Error(`No segment with id ${segmentId} in the transcript.`);
   const leading = /^\s*/.exec(segment.text)![0];
-  const text = leading + typedText.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  const text = leading + typedText.replace(/\s+/g, ' ').trim();
   if (text === segment.text) return transcript;
   const { words: oldWords, ...rest } = segment;
   const words = oldWords === undefined ? undefined : respellWords(oldWords, text);
@@ -193,6 +194,22 @@ function respellWords(words: readonly WordTiming[], text: string): WordTiming[] 
     if (word.word.trim() === spelling) return word;
     const leading = /^\s*/.exec(word.word)![0];
     return { ...word, word: leading + spelling, probability: 1 };
+  });
+}
+
+/**
+ * Where each word's text lies in the segment's text (UTF-16 offsets, end exclusive), so the panel can wrap
+ * words in spans and still place search highlights by offsets into the text. Whisper's words concatenate to the
+ * segment's text; where they do not (a foreign or hand-edited file), undefined, and the panel shows plain text.
+ */
+export function wordRanges(segment: Segment): { startChar: number; endChar: number }[] | undefined {
+  const words = segment.words;
+  if (words === undefined || words.map((word) => word.word).join('') !== segment.text) return undefined;
+  let startChar = 0;
+  return words.map((word) => {
+    const range = { startChar, endChar: startChar + word.word.length };
+    startChar = range.endChar;
+    return range;
   });
 }
 

@@ -10,6 +10,7 @@ import {
   positionAt,
   replaceSegmentText,
   segmentsAsText,
+  wordRanges,
 } from '../../src/transcript/panelState';
 import {
   parseTranscript,
@@ -240,9 +241,9 @@ describe('replaceSegmentText', () => {
     assert.equal(replaceSegmentText(before, 0, '  And so my \n'), before);
   });
 
-  test('turns line breaks into spaces', () => {
+  test('turns every run of whitespace, line breaks included, into one space', () => {
     assert.equal(
-      replaceSegmentText(transcript(), 2, 'what your\ncountry\r\n can do').segments[2]!.text,
+      replaceSegmentText(transcript(), 2, 'what  your\ncountry\r\n can do').segments[2]!.text,
       ' what your country can do',
     );
   });
@@ -288,6 +289,29 @@ describe('formatClock and segmentsAsText', () => {
     assert.equal(
       segmentsAsText(segments.slice(1)),
       '[0:03.00 → 0:05.50] fellow Americans, ask not\n[0:05.50 → 0:08.00] what your country can do for you.',
+    );
+  });
+});
+
+describe('wordRanges', () => {
+  test('places each word in the segment text when the words join up to it', () => {
+    assert.deepEqual(wordRanges(segments[0]!), [
+      { startChar: 0, endChar: 4 },
+      { startChar: 4, endChar: 7 },
+      { startChar: 7, endChar: 10 },
+    ]);
+  });
+
+  test('gives nothing when there are no words or they do not match the text', () => {
+    assert.equal(wordRanges(segments[1]!), undefined);
+    assert.equal(wordRanges({ ...segments[0]!, text: ' And so my friends' }), undefined);
+  });
+
+  test('still lines up after an edit that keeps the word count', () => {
+    const edited = replaceSegmentText(transcript(), 0, 'And  so, my').segments[0]!;
+    assert.deepEqual(
+      wordRanges(edited)?.map(({ startChar, endChar }) => edited.text.slice(startChar, endChar)),
+      [' And', ' so,', ' my'],
     );
   });
 });

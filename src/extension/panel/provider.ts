@@ -1,0 +1,219 @@
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+import { FORMATS, transcriptFileName, type FormatId } from '../../transcript/formats';
+import { isFromPanel, type FromPanel, type PanelMedia, type ToPanel } from '../../transcript/panelMessages';
+import { replaceSegmentText, segmentsAsText } from '../../transcript/panelState';
+import { parseTranscript, serializeTranscript, type Transcript } from '../../transcript/result';
+import type { ExtensionState } from '../state';
+import { panelHtml } from './html';
+import { mediaUriFor, resolvePlayableMedia } from './media';
+
+export const TRANSCRIPT_VIEW_TYPE = 'quantumStt.transcript';
+
+/**
+ * `*.transcript.json` files open in the transcript panel. It is a custom *text* editor: the TextDocument stays
+ * the source of truth, so every edit made in the panel is a WorkspaceEdit, and undo/redo, save, dirty state,
+ * hot exit and git diffs are VS Code's own.
+ */
+export function registerTranscriptEditor(state: ExtensionState): vscode.Disposable {
+  return vscode.window.registerCustomEditorProvider(
+    TRANSCRIPT_VIEW_TYPE,
+    new TranscriptEditorProvider(state),
+  );
+}
+
+/**
+ * Opens a transcript in the panel: the active editor's `.transcript.json`, the transcript next to the active
+ * media file, or one picked in a dialog.
+ */
+export async function openTranscript(): Promise<void> {
+  const active = vscode.window.activeTextEditor?.document.uri ?? activeTabUri();
+  const candidate =
+    active &&
+    (mediaUriFor(active)
+      ? active
+      : vscode.Uri.joinPath(active, '..', `${basename(active.path)}.transcript.json`));
+  const uri =
+    candidate && (await exists(candidate))
+      ? candidate
+      : (
+          await vscode.window.showOpenDialog({
+            canSelectMany: false,
+            filters: { 'Quantum STT transcript': ['json'] },
+            title: 'Open a transcript',
+          })
+        )?.[0];
+  if (uri) await vscode.commands.executeCommand('vscode.openWith', uri, TRANSCRIPT_VIEW_TYPE);
+}
+
+function activeTabUri(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  return input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom
+    ? input.uri
+    : undefined;
+}
+
+/** One open panel: its document, what it plays, and how to talk to it. */
+interface PanelSession {
+  readonly document: vscode.TextDocument;
+  readonly mediaUri: vscode.Uri | undefined;
+  readonly media: PanelMedia | undefined;
+  readonly mediaNote: string | undefined;
+  post(message: ToPanel): void;
+  /** The document as a transcript; a broken file is reported in the panel and gives undefined. */
+  read(): Transcript | undefined;
+}
+
+class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
+  constructor(private readonly state: ExtensionState) {}
+
+  async resolveCustomTextEditor(document: vscode.TextDocument, panel: vscode.WebviewPanel): Promise<void> {
+    const { context, log } = this.state;
+    const proxyDir = vscode.Uri.joinPath(context.globalStorageUri, 'playable-media');
+    const mediaUri = mediaUriFor(document.uri);
+    const media =
+      mediaUri && (await exists(mediaUri)) ? await resolvePlayableMedia(mediaUri, proxyDir, log) : undefined;
+    const webview = panel.webview;
+    webview.options = {
+      enableScripts: true,
+      localResourceRoots: [
+        vscode.Uri.joinPath(context.extensionUri, 'dist'),
+        vscode.Uri.joinPath(context.extensionUri, 'media'),
+        ...(media ? [vscode.Uri.joinPath(media.uri, '..')] : []),
+      ],
+    };
+    webview.html = panelHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview
+        .asWebviewUri(vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview.js'))
+        .toString(),
+      styleUri: webview
+        .asWebviewUri(vscode.Uri.joinPath(context.extensionUri, 'media', 'panel.css'))
+        .toString(),
+    });
+
+    const session: PanelSession = {
+      document,
+      mediaUri,
+      media: media && {
+        uri: webview.asWebviewUri(media.uri).toString(),
+        kind: media.kind,
+        fileName: basename(mediaUri!.path),
+      },
+      mediaNote:
+        media?.note ??
+        (media
+          ? undefined
+          : `No media to play: ${mediaUri ? `${basename(mediaUri.path)} is not next to the transcript` : 'the file is not named <media file>.transcript.json'}.`),
+      post: (message) => void webview.postMessage(message),
+      read: () => {
+        try {
+          return parseTranscript(JSON.parse(document.getText()));
+        } catch (error) {
+          session.post({ type: 'error', message: `${basename(document.uri.path)}: ${errorText(error)}` });
+          return undefined;
+        }
+      },
+    };
+    const subscriptions = [
+      webview.onDidReceiveMessage(async (message: unknown) => {
+        if (!isFromPanel(message)) {
+          log.warn(`transcript panel sent an unknown message: ${JSON.stringify(message)?.slice(0, 200)}`);
+          return;
+        }
+        try {
+          await this.handle(message, session);
+        } catch (error) {
+          log.error(`transcript panel: ${message.type} failed: ${errorText(error)}`);
+          void vscode.window.showErrorMessage(`Quantum STT: ${errorText(error)}`);
+        }
+      }),
+      vscode.workspace.onDidChangeTextDocument((event) => {
+        if (event.document !== document || event.contentChanges.length === 0) return;
+        const transcript = session.read();
+        if (transcript) session.post({ type: 'update', transcript });
+      }),
+    ];
+    panel.onDidDispose(() => subscriptions.forEach((subscription) => subscription.dispose()));
+  }
+
+  private async handle(message: FromPanel, session: PanelSession): Promise<void> {
+    const { document, read, post } = session;
+    switch (message.type) {
+      case 'ready': {
+        const transcript = read();
+        if (!transcript) return;
+        post({
+          type: 'init',
+          transcript,
+          ...(session.media && { media: session.media }),
+          ...(session.mediaNote && { mediaNote: session.mediaNote }),
+          readOnly: false,
+        });
+        return;
+      }
+      case 'edit': {
+        const transcript = read();
+        if (!transcript) return;
+        const edited = replaceSegmentText(transcript, message.segmentId, message.text);
+        if (edited === transcript) return;
+        const edit = new vscode.WorkspaceEdit();
+        edit.replace(
+          document.uri,
+          new vscode.Range(0, 0, document.lineCount, 0),
+          serializeTranscript(edited),
+        );
+        if (!(await vscode.workspace.applyEdit(edit))) throw new Error('VS Code refused the edit.');
+        return;
+      }
+      case 'exportAs': {
+        const transcript = read();
+        if (transcript) await exportTranscript(transcript, message.format, document.uri, session.mediaUri);
+        return;
+      }
+      case 'copySegments': {
+        const transcript = read();
+        if (!transcript) return;
+        const ids = new Set(message.segmentIds);
+        const segments = transcript.segments.filter((segment) => ids.has(segment.id));
+        await vscode.env.clipboard.writeText(segmentsAsText(segments));
+        void vscode.window.setStatusBarMessage(`Copied ${segments.length} segment(s) with their times`, 3000);
+        return;
+      }
+      case 'mediaError':
+        this.state.log.warn(`transcript panel: ${document.uri.fsPath}: media error: ${message.message}`);
+        return;
+    }
+  }
+}
+
+/** Renders with the shared format table and asks where to save, next to the media by default. */
+async function exportTranscript(
+  transcript: Transcript,
+  format: FormatId,
+  transcriptUri: vscode.Uri,
+  mediaUri: vscode.Uri | undefined,
+): Promise<void> {
+  const mediaName = mediaUri ? basename(mediaUri.path) : basename(transcriptUri.path);
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.joinPath(transcriptUri, '..', transcriptFileName(mediaName, format)),
+    filters: { [FORMATS[format].label]: [FORMATS[format].extension] },
+    title: `Export transcript as ${format.toUpperCase()}`,
+  });
+  if (!target) return;
+  await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(FORMATS[format].render(transcript)));
+  void vscode.window.setStatusBarMessage(`Exported ${basename(target.path)}`, 3000);
+}
+
+async function exists(uri: vscode.Uri): Promise<boolean> {
+  try {
+    await vscode.workspace.fs.stat(uri);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

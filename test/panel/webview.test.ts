@@ -1,0 +1,305 @@
+// The panel's browser side in a real Chromium, served with the same page and CSP the extension renders, and
+// messages injected in place of the extension's. Needs Debian's chromium; skipped (and says so) without it.
+import { strict as assert } from 'node:assert';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import * as esbuild from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { panelHtml } from '../../src/extension/panel/html';
+import type { FromPanel, ToPanel } from '../../src/transcript/panelMessages';
+import { parseTranscript, type Segment } from '../../src/transcript/result';
+
+const root = join(__dirname, '..', '..');
+const chromiumPath = '/usr/bin/chromium';
+const screenshotDir = join(root, 'test-results', 'panel');
+const transcript = parseTranscript(
+  JSON.parse(readFileSync(join(__dirname, 'fixtures', 'jfk.wav.transcript.json'), 'utf8')),
+);
+
+let server: Server;
+let origin: string;
+let browser: Browser;
+let page: Page;
+
+async function serve(): Promise<void> {
+  const bundle = await esbuild.build({
+    entryPoints: [join(root, 'webview', 'main.ts')],
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    write: false,
+  });
+  const script = bundle.outputFiles[0]!.contents;
+  server = createServer((request, response) => {
+    const path = request.url ?? '/';
+    if (path === '/') {
+      response.setHeader('content-type', 'text/html');
+      response.end(
+        panelHtml({ cspSource: origin, scriptUri: `${origin}/webview.js`, styleUri: `${origin}/panel.css` }),
+      );
+    } else if (path === '/webview.js') {
+      response.setHeader('content-type', 'text/javascript');
+      response.end(script);
+    } else if (path === '/panel.css') {
+      response.setHeader('content-type', 'text/css');
+      response.end(readFileSync(join(root, 'media', 'panel.css')));
+    } else if (path === '/media/jfk.wav') {
+      serveRange(join(root, 'test', 'fixtures', 'audio', 'jfk.wav'), request.headers.range, response);
+    } else {
+      response.statusCode = 404;
+      response.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+// Media elements seek by byte ranges; VS Code's resource loader answers them, so this server does too.
+function serveRange(
+  path: string,
+  range: string | undefined,
+  response: import('node:http').ServerResponse,
+): void {
+  const size = statSync(path).size;
+  response.setHeader('content-type', 'audio/wav');
+  response.setHeader('accept-ranges', 'bytes');
+  const match = /^bytes=(\d+)-(\d*)$/.exec(range ?? '');
+  if (!match) {
+    response.setHeader('content-length', size);
+    createReadStream(path).pipe(response);
+    return;
+  }
+  const start = Number(match[1]);
+  const end = match[2] ? Math.min(Number(match[2]), size - 1) : size - 1;
+  response.statusCode = 206;
+  response.setHeader('content-range', `bytes ${start}-${end}/${size}`);
+  response.setHeader('content-length', end - start + 1);
+  createReadStream(path, { start, end }).pipe(response);
+}
+
+async function send(message: ToPanel): Promise<void> {
+  await page.evaluate(`window.postMessage(${JSON.stringify(message)}, '*')`);
+}
+
+function posted(): Promise<FromPanel[]> {
+  return page.evaluate<FromPanel[]>('window.posted');
+}
+
+/** Polls an expression in the page: `waitForFunction` would `eval` it there, which the panel's CSP forbids. */
+async function until(expression: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate<boolean>(expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function focusedId(): Promise<string | undefined> {
+  return page.evaluate<string | undefined>('document.activeElement?.id');
+}
+
+function mediaTime(): Promise<number> {
+  return page.evaluate<number>("document.querySelector('audio').currentTime");
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`) });
+}
+
+const available = existsSync(chromiumPath);
+const skip = available ? false : `no ${chromiumPath} (apt-get install chromium)`;
+
+before(async () => {
+  if (!available) return;
+  mkdirSync(screenshotDir, { recursive: true });
+  await serve();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--autoplay-policy=no-user-gesture-required'],
+  });
+  page = await browser.newPage({ viewport: { width: 900, height: 560 } });
+  page.on('pageerror', (error) => console.error('page error:', error));
+  // Stands in for VS Code: records what the panel posts, and notes any CSP violation. A string, not a function:
+  // tsx compiles functions with helpers (`__name`) that do not exist in the page.
+  await page.addInitScript({
+    content: `
+      window.posted = [];
+      window.cspViolations = [];
+      window.acquireVsCodeApi = () => ({ postMessage: (message) => window.posted.push(message) });
+      // A few of the variables VS Code defines in every webview (Dark Modern's values), so that highlights show.
+      document.addEventListener('DOMContentLoaded', () => {
+      for (const [name, value] of Object.entries({
+        '--vscode-foreground': '#cccccc', '--vscode-editor-background': '#1f1f1f',
+        '--vscode-descriptionForeground': '#9d9d9d', '--vscode-focusBorder': '#0078d4',
+        '--vscode-editor-lineHighlightBackground': '#2a2d2e', '--vscode-editor-selectionBackground': '#264f78',
+        '--vscode-editor-findMatchHighlightBackground': '#623315', '--vscode-editor-findMatchBackground': '#9e6a03',
+        '--vscode-editorWarning-foreground': '#cca700', '--vscode-list-inactiveSelectionBackground': '#37373d',
+        '--vscode-font-family': 'sans-serif', '--vscode-font-size': '13px', '--vscode-editor-font-family': 'monospace',
+      })) document.documentElement.style.setProperty(name, value);
+      });
+      document.addEventListener('securitypolicyviolation', (event) =>
+        window.cspViolations.push(event.violatedDirective + ' ' + event.blockedURI));
+    `,
+  });
+  await page.goto(origin);
+  await until('window.posted.length > 0');
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test('the panel says ready first, then renders init: player, segments, times, flags', { skip }, async () => {
+  assert.deepEqual(await posted(), [{ type: 'ready' }]);
+  await send({
+    type: 'init',
+    transcript,
+    media: { uri: `${origin}/media/jfk.wav`, kind: 'audio', fileName: 'jfk.wav' },
+    readOnly: false,
+  });
+  await until("document.querySelector('audio')?.readyState >= 1");
+  const rows = await page.$$eval('li.segment[role="option"]', (items) =>
+    items.map((item) => [item.querySelector('.time')?.textContent, item.querySelector('.text')?.textContent]),
+  );
+  assert.deepEqual(rows, [
+    ['0:00.32', ' And so, my fellow Americans,'],
+    ['0:03.30', ' ask not'],
+    ['0:05.00', ' what your country can do for you,'],
+    ['0:08.00', ' ask what you can do for your country.'],
+  ]);
+  assert.equal(await page.locator('li.segment.doubtful').count(), 1);
+  assert.equal(await page.locator('li.segment').nth(1).getAttribute('class'), 'segment doubtful');
+  assert.equal(await page.locator('.word').count(), 5 + 2 + 7);
+  await shot('1-init');
+});
+
+test(
+  'clicking a segment seeks to its start, plays, and highlights it; playback moves the word highlight',
+  { skip },
+  async () => {
+    await page
+      .locator('li.segment')
+      .nth(2)
+      .click({ position: { x: 10, y: 5 } });
+    const clickedAtSec = await mediaTime();
+    assert.ok(clickedAtSec >= 5 && clickedAtSec < 5.5, `currentTime after the click: ${clickedAtSec}`);
+    assert.equal(await page.locator('li.segment').nth(2).getAttribute('aria-current'), 'true');
+    assert.equal(await page.locator('li[aria-current="true"]').count(), 1);
+    // Playing for real: the clock must move and the highlighted word must follow it.
+    await until("document.querySelector('audio').currentTime > 6.4");
+    const word = await page.locator('li.segment').nth(2).locator('.word[aria-current="true"]').textContent();
+    assert.ok(
+      word !== null && [' country', ' can', ' do', ' for', ' you,'].includes(word),
+      `current word ${word}`,
+    );
+    await shot('2-playing');
+    await page.keyboard.press('k');
+    assert.equal(await page.evaluate("document.querySelector('audio').paused"), true);
+  },
+);
+
+test('clicking a word seeks to the word', { skip }, async () => {
+  await page.locator('li.segment').nth(0).locator('.word').nth(3).click();
+  await page.keyboard.press('k');
+  const timeSec = await mediaTime();
+  assert.ok(timeSec >= 1.6 && timeSec < 1.9, `currentTime ${timeSec}`);
+  assert.equal(await page.locator('li.segment').nth(0).getAttribute('aria-current'), 'true');
+});
+
+test('keyboard: l/j seek ±5 s, ArrowDown/p move between segments with focus', { skip }, async () => {
+  await page.locator('li.segment').nth(0).focus();
+  const startSec = await mediaTime();
+  await page.keyboard.press('l');
+  assert.ok(Math.abs((await mediaTime()) - (startSec + 5)) < 0.05);
+  await page.keyboard.press('j');
+  assert.ok(Math.abs((await mediaTime()) - startSec) < 0.05);
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await mediaTime(), 3.3);
+  assert.equal(await focusedId(), 'segment-1');
+  assert.equal(await page.locator('#segment-1').getAttribute('aria-current'), 'true');
+  await page.keyboard.press('n');
+  await page.keyboard.press('p');
+  assert.equal(await focusedId(), 'segment-1');
+  assert.equal(await page.locator('li.segment[tabindex="0"]').count(), 1);
+});
+
+test('search highlights matches and steps through them', { skip }, async () => {
+  await page.keyboard.press('/');
+  await page.keyboard.type('country');
+  assert.equal(await page.locator('mark').count(), 2);
+  assert.equal(await page.getByText('2 matches').count(), 1);
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.getByText('2 of 2').count(), 1);
+  assert.equal(await page.locator('#segment-3 mark.current').textContent(), 'country');
+  await shot('3-search');
+  await page.keyboard.press('Shift+Enter');
+  assert.equal(await page.locator('#segment-2 mark.current').textContent(), 'country');
+  await page.keyboard.press('Escape');
+});
+
+test('next doubtful segment goes to the flagged one', { skip }, async () => {
+  await page
+    .locator('li.segment')
+    .nth(3)
+    .click({ position: { x: 10, y: 5 } });
+  await page.keyboard.press('k');
+  await page.getByRole('button', { name: 'Next doubtful segment' }).click();
+  assert.equal(await focusedId(), 'segment-1');
+  assert.equal(await mediaTime(), 3.3);
+});
+
+test('editing a segment inline posts an edit and shows the new text', { skip }, async () => {
+  await page.locator('#segment-1').focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await page.locator('#segment-1 .text[contenteditable]').count(), 1);
+  await page.keyboard.type('ask not, ask');
+  await page.keyboard.press('Enter');
+  const messages = await posted();
+  assert.deepEqual(messages.at(-1), { type: 'edit', segmentId: 1, text: 'ask not, ask' });
+  assert.equal(await page.locator('#segment-1 .text').textContent(), ' ask not, ask');
+  assert.equal(await page.locator('#segment-1 .text[contenteditable]').count(), 0);
+  // Escape leaves the text as it was and posts nothing.
+  await page.locator('#segment-1').focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('thrown away');
+  await page.keyboard.press('Escape');
+  assert.equal((await posted()).length, messages.length);
+  assert.equal(await page.locator('#segment-1 .text').textContent(), ' ask not, ask');
+});
+
+test('live mode: progress bar and segments streamed in', { skip }, async () => {
+  const late: Segment = {
+    ...transcript.segments[3]!,
+    id: 4,
+    startSec: 10.6,
+    endSec: 11,
+    text: ' (applause)',
+  };
+  await send({ type: 'progress', fraction: 0.5, label: 'Transcribing: 50 %' });
+  await send({ type: 'appendSegments', segments: [late] });
+  assert.equal(await page.locator('li.segment').count(), 5);
+  assert.equal(await page.locator('progress').isVisible(), true);
+  assert.equal(await page.evaluate("document.querySelector('progress').value"), 0.5);
+  await shot('4-live');
+  await send({ type: 'progress', fraction: 1 });
+  assert.equal(await page.locator('progress').isVisible(), false);
+});
+
+test('copy and export post their messages', { skip }, async () => {
+  await page.locator('#segment-0').click({ modifiers: ['Control'] });
+  await page.getByRole('button', { name: 'Copy the selected segments with their times' }).click();
+  assert.deepEqual((await posted()).at(-1), { type: 'copySegments', segmentIds: [3, 0] });
+  await page.getByRole('button', { name: 'Export as SRT' }).click();
+  assert.deepEqual((await posted()).at(-1), { type: 'exportAs', format: 'srt' });
+});
+
+test('nothing broke the Content-Security-Policy', { skip }, async () => {
+  assert.deepEqual(await page.evaluate<string[]>('window.cspViolations'), []);
+  assert.match(await page.content(), /script-src 'nonce-[A-Za-z0-9+/=]{24}'/);
+});
