@@ -1,16 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { version } from '../../package.json';
-import { SttError } from '../engine/errors';
 import { addConvertCommand } from './convertCommand';
 import { describeFailure, exitCodes } from './errors';
 import { registerModelsCommand } from './modelsCommand';
-
-function notYet(what: string): never {
-  throw new SttError(
-    'usage',
-    `${what} is not available in this build yet (see the README's feature status).`,
-  );
-}
+import { addTranscribeCommand } from './transcribeCommand';
 
 export function buildProgram(): Command {
   const program = new Command('quantum-stt')
@@ -19,12 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
 
-  program
-    .command('transcribe')
-    .description('Transcribe or translate audio and video files')
-    .argument('<files...>', 'media files or folders')
-    .option('--model <dir>', 'Whisper ONNX model folder')
-    .action(() => notYet('transcribe'));
+  addTranscribeCommand(program);
 
   addConvertCommand(program);
 
