@@ -36,11 +36,12 @@ export interface CatalogEntry {
   readonly goodFor: string;
 }
 
+// OpenAI sizes: exact counts of the architecture (tools/count-params.mjs); distil sizes: their model cards.
 export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-tiny',
     repo: 'onnx-community/whisper-tiny',
-    parameterCount: 39e6,
+    parameterCount: 37_760_640,
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Fastest; quick drafts and dictation on slow CPUs, many mistakes',
@@ -48,7 +49,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-tiny.en',
     repo: 'onnx-community/whisper-tiny.en',
-    parameterCount: 39e6,
+    parameterCount: 37_760_256,
     languages: 'english',
     canTranslate: false,
     goodFor: 'Fastest English dictation on slow CPUs',
@@ -56,7 +57,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-base',
     repo: 'onnx-community/whisper-base',
-    parameterCount: 74e6,
+    parameterCount: 72_593_920,
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Good default on a CPU: real-time dictation, fair accuracy',
@@ -64,7 +65,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-base.en',
     repo: 'onnx-community/whisper-base.en',
-    parameterCount: 74e6,
+    parameterCount: 72_593_408,
     languages: 'english',
     canTranslate: false,
     goodFor: 'English dictation on a CPU, a little more accurate than base',
@@ -72,7 +73,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-small',
     repo: 'onnx-community/whisper-small',
-    parameterCount: 244e6,
+    parameterCount: 241_734_912,
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Better accuracy on a fast CPU; files rather than live dictation',
@@ -80,7 +81,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-small.en',
     repo: 'onnx-community/whisper-small.en',
-    parameterCount: 244e6,
+    parameterCount: 241_734_144,
     languages: 'english',
     canTranslate: false,
     goodFor: 'Accurate English on a fast CPU',
@@ -88,7 +89,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-medium',
     repo: 'onnx-community/whisper-medium',
-    parameterCount: 769e6,
+    parameterCount: 763_857_920,
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'High accuracy and translation; wants a GPU',
@@ -96,7 +97,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-medium.en',
     repo: 'onnx-community/whisper-medium.en',
-    parameterCount: 769e6,
+    parameterCount: 763_856_896,
     languages: 'english',
     canTranslate: false,
     goodFor: 'High-accuracy English; wants a GPU',
@@ -104,7 +105,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-large-v3',
     repo: 'onnx-community/whisper-large-v3',
-    parameterCount: 1550e6,
+    parameterCount: 1_543_490_560,
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Best accuracy and translation; needs a GPU with several GB of memory',
@@ -112,7 +113,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-large-v3-turbo',
     repo: 'onnx-community/whisper-large-v3-turbo',
-    parameterCount: 809e6,
+    parameterCount: 808_878_080,
     languages: 'multilingual',
     // Distilled to 4 decoder layers on transcription only: with task=translate it returns the source language.
     canTranslate: false,

@@ -36,11 +36,11 @@ test('the catalog has every Whisper size, the English-only and the distil varian
 
 test('sizes per dtype are computed from the parameter count', () => {
   const base = entry('whisper-base');
-  assert.equal(estimatedDownloadBytes(base, 'fp32'), 296_000_000);
-  assert.equal(estimatedDownloadBytes(base, 'fp16'), 148_000_000);
-  assert.equal(estimatedDownloadBytes(base, 'q8'), 74_000_000);
-  assert.equal(estimatedDownloadBytes(base, 'q4'), 37_000_000);
-  assert.equal(estimatedDownloadBytes(entry('whisper-large-v3-turbo'), 'fp16'), 1_618_000_000);
+  assert.equal(estimatedDownloadBytes(base, 'fp32'), 290_375_680);
+  assert.equal(estimatedDownloadBytes(base, 'fp16'), 145_187_840);
+  assert.equal(estimatedDownloadBytes(base, 'q8'), 72_593_920);
+  assert.equal(estimatedDownloadBytes(base, 'q4'), 36_296_960);
+  assert.equal(estimatedDownloadBytes(entry('whisper-large-v3-turbo'), 'fp16'), 1_617_756_160);
 });
 
 test('only multilingual models trained for it can translate: not turbo, not distil-large-v3, not English-only', () => {

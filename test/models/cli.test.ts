@@ -84,7 +84,7 @@ test(
     const { status, stdout } = await cli('catalog');
     assert.equal(status, 0);
     assert.match(stdout, /^whisper-large-v3-turbo\s+809M\s+multilingual\s+no\s+~3\.2 GB\s+~1\.6 GB/m);
-    assert.match(stdout, /^whisper-base\s+74M\s+multilingual\s+yes\s+~296 MB/m);
+    assert.match(stdout, /^whisper-base\s+73M\s+multilingual\s+yes\s+~290 MB/m);
     assert.match(stdout, /estimates/);
     assert.match(stdout, /whisper-base fp32 on a CPU, whisper-large-v3-turbo fp16 with a GPU/);
   },
