@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -10,9 +11,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { convertCheckpoint } from '../../src/convert/convert';
+import { convertCheckpoint, makeRandomModel } from '../../src/convert/convert';
 import { SttError } from '../../src/engine/errors';
 import { exitCodes } from '../../src/cli/errors';
 import { tinyRandomCheckpoint } from '../helpers/models';
@@ -131,6 +132,26 @@ describe('bad input is refused with the file and tensor named, and no output', (
         : t,
     );
     await expectFailure(copy('i8', altered), 'i8', /model\.safetensors/, /model\.encoder\.conv1\.bias/, /I8/);
+  });
+
+  test('a failure after the graphs are written removes the partial folder', async () => {
+    const tokenizerDir = mkdtempSync(join(tmpdir(), 'quantum-stt-tokenizer-'));
+    temps.push(tokenizerDir);
+    const source = join(root, 'test', 'fixtures', 'whisper-configs', 'whisper-tiny');
+    for (const name of readdirSync(source)) copyFileSync(join(source, name), join(tokenizerDir, name));
+    // Read only when the companion files are written, after both graphs.
+    writeFileSync(join(tokenizerDir, 'generation_config.json'), '{ not json');
+    const outDir = freshOut('late');
+    await assert.rejects(
+      makeRandomModel({ size: 'tiny', tokenizerDir, outDir }),
+      /generation_config\.json: not valid JSON/,
+    );
+    assert.equal(existsSync(outDir), false);
+    assert.deepEqual(
+      readdirSync(dirname(outDir)).filter((name) => name.includes(basename(outDir))),
+      [],
+      'no partial folder',
+    );
   });
 
   test('CLI: exit code for convert failures, usage errors, and an existing output folder', () => {

@@ -131,6 +131,19 @@ describe('checkpoint variants', () => {
     const states = await model.encode(reference.tensor('mel_window'));
     const { tokens } = await model.greedyWithCache(states, reference.greedyTokens.slice(0, 3), 8);
     assert.deepEqual(tokens, reference.greedyTokens.slice(3, 11));
+
+    // Attention weights lie in [0, 1]: the encoder budget of 16u applies to them as an absolute bound.
+    const timestamped = await WhisperOrt.open(
+      await tinyRandomModel({ dtype: 'fp16', timestamped: true }),
+      'fp16',
+    );
+    const { outputs } = await timestamped.decode(states, reference.greedyTokens);
+    const weights = outputs['cross_attentions.1']!;
+    assert.equal(weights.type, 'float32');
+    const perLayer = weights.data.length;
+    const expected = reference.tensor('greedy_cross_attention').subarray(perLayer, 2 * perLayer);
+    const diff = maxAbsDiff(weights.data as Float32Array, expected);
+    assert.ok(diff < 16 * unitRoundoff.fp16, `fp16 cross attention max |diff| ${diff}`);
   });
 
   test('sharded checkpoint (index + 2 shards) gives byte-identical graphs', async () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { convertCheckpoint, manifestFileName, type ModelDtype } from '../../src/convert/convert';
 
@@ -33,6 +33,15 @@ function converterKey(): string {
   return hash.digest('hex').slice(0, 16);
 }
 
+/** Folders of the same variant made by an older converter are never used again. */
+function removeStale(variant: string, current: string): void {
+  const stale = new RegExp(`^${variant}-[0-9a-f]{16}$`);
+  for (const entry of readdirSync(cacheRoot)) {
+    if (entry !== current && stale.test(entry))
+      rmSync(join(cacheRoot, entry), { recursive: true, force: true });
+  }
+}
+
 const pending = new Map<string, Promise<string>>();
 
 /**
@@ -43,7 +52,8 @@ const pending = new Map<string, Promise<string>>();
  */
 export function tinyRandomModel(options: TinyRandomOptions = {}): Promise<string> {
   const dtype = options.dtype ?? 'fp32';
-  const name = `tiny-random-${dtype}${options.timestamped ? '-timestamped' : ''}-${converterKey()}`;
+  const variant = `tiny-random-${dtype}${options.timestamped ? '-timestamped' : ''}`;
+  const name = `${variant}-${converterKey()}`;
   const outDir = join(cacheRoot, name);
   let promise = pending.get(outDir);
   if (!promise) {
@@ -60,6 +70,7 @@ export function tinyRandomModel(options: TinyRandomOptions = {}): Promise<string
         // Another process finished the same conversion first: its folder is just as good.
         if (!existsSync(join(outDir, manifestFileName))) throw error;
       }
+      removeStale(variant, name);
       return outDir;
     })();
     pending.set(outDir, promise);
