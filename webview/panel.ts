@@ -111,6 +111,12 @@ export class TranscriptPanel {
       if (index !== undefined) this.startEdit(index);
     });
     this.list.addEventListener('focus', () => this.row(this.focusedIndex)?.focus());
+    // Focus can reach a row without the panel's keys (Tab back into the list, a screen reader's cursor): the
+    // roving tab stop and the row that Enter edits must follow it.
+    this.list.addEventListener('focusin', (event) => {
+      const index = this.rowIndexOf(event.target);
+      if (index !== undefined && index !== this.focusedIndex) this.moveFocus(index);
+    });
     this.list.addEventListener('copy', (event) => {
       event.preventDefault();
       this.copySelection();
