@@ -19,7 +19,7 @@ import { buildEncoder } from './encoderGraph';
 import type { BuildContext } from './layers';
 import { initializerBytes, maxProtoBytes, writeModel, type Graph } from './onnxBuilder';
 import { RandomWeights } from './random';
-import { Checkpoint, isSupportedDtype, readFloat32 } from './safetensors';
+import { assertSupportedDtype, Checkpoint, readFloat32 } from './safetensors';
 import type { ModelDtype, WeightSource } from './weights';
 
 export type { ModelDtype } from './weights';
@@ -120,11 +120,7 @@ export async function convertCheckpoint(options: ConvertCheckpointOptions): Prom
         `${stored.file}: tensor ${spec.name} has shape ${shapeText(stored.shape)}, but ${configPath} implies ${shapeText(spec.shape)}`,
       );
     }
-    if (!isSupportedDtype(stored.dtype)) {
-      fail(
-        `${stored.file}: tensor ${spec.name} is stored as ${stored.dtype}; only F32, F16 and BF16 are supported`,
-      );
-    }
+    assertSupportedDtype(stored);
     shapes.set(spec.name, spec.shape);
     storedDtypes.add(stored.dtype);
   }

@@ -139,10 +139,6 @@ export class Checkpoint {
   get(name: string): StoredTensor | undefined {
     return this.tensors.get(name);
   }
-
-  names(): string[] {
-    return [...this.tensors.keys()];
-  }
 }
 
 async function readWeightMap(index: string): Promise<Record<string, string>> {
@@ -169,13 +165,18 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Reads one tensor from its file offset and widens it to float32. */
-export async function readFloat32(tensor: StoredTensor): Promise<Float32Array> {
+/** Refuses tensors in formats the converter cannot widen to float32 (integer or 8-bit types). */
+export function assertSupportedDtype(tensor: StoredTensor): void {
   if (!(tensor.dtype in supportedDtypes)) {
     fail(
       `${tensor.file}: tensor ${tensor.name} is stored as ${tensor.dtype}; only F32, F16 and BF16 are supported`,
     );
   }
+}
+
+/** Reads one tensor from its file offset and widens it to float32. */
+export async function readFloat32(tensor: StoredTensor): Promise<Float32Array> {
+  assertSupportedDtype(tensor);
   const bytes = new Uint8Array(tensor.byteLength);
   const handle = await open(tensor.file, 'r');
   try {
@@ -198,8 +199,4 @@ export async function readFloat32(tensor: StoredTensor): Promise<Float32Array> {
     case 'BF16':
       return bfloat16BitsToFloat32(new Uint16Array(bytes.buffer));
   }
-}
-
-export function isSupportedDtype(dtype: string): dtype is StoredDtype {
-  return dtype in supportedDtypes;
 }

@@ -51,7 +51,6 @@ export function weightTensor(
       let values = await source.float32(name);
       if (transform.transpose) values = transpose2d(values, shape[0]!, shape[1]!);
       if (transform.scale !== undefined) {
-        // Copy first: a source may hand out a cached array.
         const scale = transform.scale;
         values = values.map((v) => v * scale);
       }
