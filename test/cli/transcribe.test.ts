@@ -1,0 +1,96 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { parseTranscript } from '../../src/transcript/result';
+import { tinyRandomModel } from '../helpers/models';
+
+const root = join(__dirname, '..', '..');
+const jfk = join(root, 'test', 'fixtures', 'audio', 'jfk.wav');
+const outDir = mkdtempSync(join(tmpdir(), 'cli-transcribe-'));
+let modelDir: string;
+
+before(async () => {
+  modelDir = await tinyRandomModel();
+});
+after(() => rmSync(outDir, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'transcribe', ...args], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+}
+
+test('--format json writes the Transcript JSON; progress goes to stderr as lines when not a terminal', () => {
+  const run = cli(
+    jfk,
+    '--model',
+    modelDir,
+    '--language',
+    'en',
+    '--format',
+    'json',
+    '--out-dir',
+    outDir,
+    '--provider',
+    'cpu',
+  );
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stderr, /jfk\.wav: 100% \(11\.0\/11\.0 s\)\n/);
+  assert.doesNotMatch(run.stderr, /\r/);
+  const transcript = parseTranscript(
+    JSON.parse(readFileSync(join(outDir, 'jfk.wav.transcript.json'), 'utf8')),
+  );
+  // The reference case jfk_en_t0 (OpenAI transcribe(), same weights): its first window's segments.
+  const reference = JSON.parse(
+    readFileSync(join(root, 'test/fixtures/reference/tiny-random/transcribe/jfk_en_t0.json'), 'utf8'),
+  ) as { result: { segments: { tokens: number[] }[] } };
+  assert.deepEqual(
+    transcript.segments.map((segment) => segment.tokens),
+    reference.result.segments.map((segment) => segment.tokens),
+  );
+  assert.equal(transcript.language, 'en');
+});
+
+test('--timestamps none --format txt writes the text of one segment', () => {
+  const run = cli(
+    jfk,
+    '--model',
+    modelDir,
+    '--language',
+    'en',
+    '--timestamps',
+    'none',
+    '--format',
+    'txt',
+    '--out-dir',
+    outDir,
+    '--provider',
+    'cpu',
+    '--overwrite',
+  );
+  assert.equal(run.status, 0, run.stderr);
+  assert.ok(readFileSync(join(outDir, 'jfk.txt'), 'utf8').trim().length > 0);
+});
+
+test('failures are clear messages with the error kind as exit code', () => {
+  const empty = join(outDir, 'empty.wav');
+  writeFileSync(empty, '');
+  const cases: [string[], number, RegExp][] = [
+    [[jfk], 2, /needs --model/],
+    [[jfk, '--model', outDir], 4, /no config\.json/],
+    [[jfk, '--model', modelDir, '--dtype', 'q4', '--provider', 'cpu'], 4, /no q4 encoder/],
+    [[jfk, '--model', modelDir, '--dtype', 'fp64'], 2, /unsupported encoder dtype "fp64"/],
+    [[empty, '--model', modelDir, '--provider', 'cpu'], 3, /empty/],
+    [[jfk, '--model', modelDir, '--language', 'xx', '--provider', 'cpu'], 2, /language "xx"/],
+    [[jfk, '--model', modelDir, '--format', 'doc'], 2, /argument 'doc' is invalid/],
+  ];
+  for (const [args, status, message] of cases) {
+    const run = cli(...args);
+    assert.equal(run.status, status, `${args.join(' ')}: ${run.stderr}`);
+    assert.match(run.stderr, message);
+  }
+});

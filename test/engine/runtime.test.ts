@@ -1,0 +1,163 @@
+import { strict as assert } from 'node:assert';
+import { copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { isSttError, loadModel } from '../../src/engine/index';
+import { fromFloat16, toFloat16 } from '../../src/engine/runtime';
+import { tinyRandomModel } from '../helpers/models';
+
+let modelDir: string;
+const scratch = mkdtempSync(join(tmpdir(), 'whisper-runtime-'));
+before(async () => {
+  modelDir = await tinyRandomModel();
+});
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function copyOfModel(name: string): string {
+  const dir = join(scratch, name);
+  cpSync(modelDir, dir, { recursive: true });
+  return dir;
+}
+
+async function loadError(dir: string, options: Parameters<typeof loadModel>[1] = {}): Promise<Error> {
+  try {
+    const model = await loadModel(dir, { executionProviders: ['cpu'], ...options });
+    await model.dispose();
+  } catch (error) {
+    assert.ok(isSttError(error), String(error));
+    return error;
+  }
+  assert.fail('the model loaded');
+}
+
+test('a provider missing from this build is skipped with a logged reason, then the CPU runs', async () => {
+  const messages: string[] = [];
+  const log = (message: string) => messages.push(message);
+  const missing = process.platform === 'win32' ? 'coreml' : 'dml';
+  const model = await loadModel(modelDir, {
+    executionProviders: [missing, 'cpu'],
+    logger: { info: log, warn: log },
+  });
+  try {
+    assert.equal(model.provider, 'cpu');
+    assert.match(messages.join('\n'), new RegExp(`${missing}: not in onnxruntime-node's build`));
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('batched decoding gives each row what decoding it alone gives', async () => {
+  const { decodeWindow, GreedySelector } = await import('../../src/engine/decoding');
+  const { resolveModelFolder } = await import('../../src/engine/modelFolder');
+  const { resolveLoadOptions } = await import('../../src/engine/options');
+  const { WhisperRuntime } = await import('../../src/engine/runtime');
+  const loadOptions = resolveLoadOptions({ executionProviders: ['cpu'] });
+  const runtime = await WhisperRuntime.open(resolveModelFolder(modelDir, loadOptions.dtype), loadOptions);
+  try {
+    const frames = 80 * 3000;
+    const mel = new Float32Array(2 * frames).map((_, i) => Math.sin(i / (i < frames ? 7 : 3)));
+    const plan = {
+      initialTokens: [50258, 50259, 50359, 50363],
+      sotIndex: 0,
+      maxNewTokens: 12,
+      nTextCtx: 448,
+      eot: 50257,
+      noSpeech: 50362,
+      filters: [],
+    };
+    const batched = await decodeWindow(
+      runtime.startDecoding(await runtime.encode(mel, 2)),
+      2,
+      plan,
+      new GreedySelector(50257),
+    );
+    assert.notDeepEqual(batched[0]!.tokens, batched[1]!.tokens, 'the rows hold different audio');
+    for (const row of [0, 1]) {
+      const alone = await runtime.encode(mel.subarray(row * frames, (row + 1) * frames), 1);
+      const [single] = await decodeWindow(runtime.startDecoding(alone), 1, plan, new GreedySelector(50257));
+      assert.deepEqual(batched[row]!.tokens, single!.tokens);
+      assert.ok(Math.abs(batched[row]!.sumLogprob - single!.sumLogprob) < 1e-3);
+    }
+  } finally {
+    await runtime.release();
+  }
+});
+
+test('a folder without config.json, without a part, or without the dtype asked for is a model error', async () => {
+  assert.match((await loadError(scratch)).message, /no config\.json/);
+  const noDecoder = copyOfModel('no-decoder');
+  rmSync(join(noDecoder, 'onnx', 'decoder_model_merged.onnx'));
+  assert.match((await loadError(noDecoder)).message, /missing the decoder/);
+  assert.match(
+    (await loadError(modelDir, { dtype: { encoder: 'fp32', decoder: 'q4' } })).message,
+    /no q4 decoder.*it has: fp32/,
+  );
+});
+
+test('an ONNX file that is not the Whisper part it is named as is refused by its inputs and outputs', async () => {
+  const swapped = copyOfModel('swapped');
+  copyFileSync(
+    join(modelDir, 'onnx', 'encoder_model.onnx'),
+    join(swapped, 'onnx', 'decoder_model_merged.onnx'),
+  );
+  assert.match((await loadError(swapped)).message, /is not a Whisper decoder.*lacks input input_ids/);
+});
+
+test('an unsupported dtype or provider name is a usage error', async () => {
+  const dtype = await loadError(modelDir, { dtype: { encoder: 'fp64' as never, decoder: 'fp32' } });
+  assert.match(dtype.message, /unsupported encoder dtype "fp64"/);
+  const provider = await loadError(modelDir, { executionProviders: ['tpu' as never] });
+  assert.match(provider.message, /unknown execution provider "tpu"/);
+});
+
+test('audio that is empty, shorter than 0.1 s or not numbers is an input error', async () => {
+  const model = await loadModel(modelDir, { executionProviders: ['cpu'] });
+  try {
+    const cases: [Float32Array, RegExp][] = [
+      [new Float32Array(0), /empty/],
+      [new Float32Array(1000), /at least 0\.1 s/],
+      [new Float32Array(16000).fill(Number.NaN, 8000, 8001), /invalid sample \(NaN\) at 0\.500 s/],
+    ];
+    for (const [samples, message] of cases) {
+      await assert.rejects(
+        model.transcribe(samples, { language: 'en' }),
+        (error) => isSttError(error) && error.kind === 'input' && message.test(error.message),
+      );
+    }
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('float16 conversion rounds to nearest even and round-trips halves exactly', () => {
+  const values = Float32Array.from([
+    0,
+    -0,
+    1,
+    -2.5,
+    65504,
+    1e-7,
+    6.1e-5,
+    1 + 2 ** -11,
+    1 + 3 * 2 ** -11,
+    1e6,
+    -Infinity,
+  ]);
+  assert.deepEqual(
+    [...fromFloat16(toFloat16(values))],
+    [
+      0,
+      -0,
+      1,
+      -2.5,
+      65504,
+      1.1920928955078125e-7,
+      0.00006097555160522461,
+      1,
+      1 + 2 ** -9,
+      Infinity,
+      -Infinity,
+    ],
+  );
+});
