@@ -4,7 +4,7 @@
 // Usage: node test/vsix/install-and-activate.mjs [--vsix <file.vsix>]
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   createMessageConnection,
@@ -161,6 +161,7 @@ try {
         'extension/dist/webview.js',
         'extension/node_modules/onnxruntime-node/dist/index.js',
         'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
+        ...findFiles(join(root, 'media'), /./).map((file) => `extension/${relative(root, file)}`),
       ];
       if (process.platform === 'linux' && process.arch === 'x64') {
         required.push(
