@@ -1,8 +1,7 @@
-import { Command, Option } from 'commander';
-import { statSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { basename } from 'node:path';
-import { loadAudioFile } from '../engine/audio';
-import { SttError } from '../engine/errors';
+import type { ChannelSelection } from '../engine/audio';
+import { isSttError, SttError } from '../engine/errors';
 import {
   loadModel,
   type EngineLogger,
@@ -12,7 +11,9 @@ import {
   type RunOptions,
   type TranscribeProgress,
 } from '../engine/index';
+import { collectMediaFiles, loadMedia } from '../engine/media';
 import { writeTranscriptFiles } from '../transcript/writeFiles';
+import { describeFailure } from './errors';
 
 const cliFormats = ['json', 'txt', 'srt', 'vtt'] as const;
 
@@ -21,7 +22,9 @@ interface TranscribeFlags {
   readonly language: string;
   readonly task: RunOptions['task'];
   readonly timestamps: RunOptions['timestamps'];
-  readonly format: (typeof cliFormats)[number];
+  readonly format: (typeof cliFormats)[number][];
+  readonly channel: ChannelSelection;
+  readonly ffmpeg?: string;
   readonly outDir?: string;
   readonly overwrite?: boolean;
   readonly prompt?: string;
@@ -77,13 +80,11 @@ function loadOptionsOf(flags: TranscribeFlags, logger: EngineLogger): Partial<Lo
   };
 }
 
-async function runTranscribe(files: readonly string[], flags: TranscribeFlags): Promise<void> {
+async function runTranscribe(paths: readonly string[], flags: TranscribeFlags): Promise<void> {
   if (flags.model === undefined) throw new SttError('usage', 'transcribe needs --model <dir>');
-  for (const file of files) {
-    if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new SttError('usage', `${file} is a folder: name the media files (e.g. ${file}/*.wav)`);
-    }
-  }
+  const { files: mediaFiles, skipped } = await collectMediaFiles(paths);
+  if (flags.verbose) for (const path of skipped) process.stderr.write(`skipped ${path}: not a media file\n`);
+  if (mediaFiles.length === 0) throw new SttError('usage', `no media files in ${paths.join(', ')}`);
   const logger: EngineLogger = {
     info: (message) => {
       if (flags.verbose) process.stderr.write(`${message}\n`);
@@ -100,18 +101,29 @@ async function runTranscribe(files: readonly string[], flags: TranscribeFlags): 
       timestamps: flags.timestamps,
       initialPrompt: flags.prompt,
     };
-    for (const file of files) {
-      const audio = await loadAudioFile(file);
-      const progress = progressReporter(basename(file));
-      const transcript = await model.transcribe(audio.samples, runOptions, { onProgress: progress.update });
-      progress.done();
-      const written = await writeTranscriptFiles(transcript, {
-        mediaPath: file,
-        formats: [flags.format],
-        outDir: flags.outDir,
-        overwrite: flags.overwrite ?? false,
-      });
-      for (const path of written) process.stderr.write(`wrote ${path}\n`);
+    // One file failing is reported and the batch goes on; only a cancel stops it.
+    const failures: unknown[] = [];
+    for (const file of mediaFiles) {
+      try {
+        const audio = await loadMedia(file, { channel: flags.channel, ffmpegPath: flags.ffmpeg });
+        const progress = progressReporter(basename(file));
+        const transcript = await model.transcribe(audio.samples, runOptions, { onProgress: progress.update });
+        progress.done();
+        const written = await writeTranscriptFiles(transcript, {
+          mediaPath: file,
+          formats: flags.format,
+          outDir: flags.outDir,
+          overwrite: flags.overwrite ?? false,
+        });
+        for (const path of written) process.stderr.write(`wrote ${path}\n`);
+      } catch (error) {
+        if (mediaFiles.length === 1 || (isSttError(error) && error.kind === 'cancelled')) throw error;
+        failures.push(error);
+        process.stderr.write(`${describeFailure(error).message}\n`);
+      }
+    }
+    if (failures.length > 0) {
+      throw new SttError('input', `${failures.length} of ${mediaFiles.length} files failed (see above)`);
     }
     const timings = model.timings();
     if (timings.encoderRuns > 0) {
@@ -125,11 +137,26 @@ async function runTranscribe(files: readonly string[], flags: TranscribeFlags): 
   }
 }
 
+function parseFormats(value: string): (typeof cliFormats)[number][] {
+  const formats = value.split(',').map((format) => format.trim());
+  const unknown = formats.filter((format) => !(cliFormats as readonly string[]).includes(format));
+  if (unknown.length > 0 || formats.length === 0) {
+    throw new InvalidArgumentError(`Allowed formats are ${cliFormats.join(', ')}.`);
+  }
+  return [...new Set(formats)] as (typeof cliFormats)[number][];
+}
+
+function parseChannel(value: string): ChannelSelection {
+  if (value === 'mix') return 'mix';
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('Use mix or a channel number from 0.');
+  return Number(value);
+}
+
 export function addTranscribeCommand(program: Command): void {
   program
     .command('transcribe')
-    .description('Transcribe or translate audio files')
-    .argument('<files...>', 'media files')
+    .description('Transcribe or translate audio and video files')
+    .argument('<files...>', 'media files or folders (searched recursively for media files)')
     .option('--model <dir>', 'Whisper ONNX model folder')
     .option('--language <code>', 'language code (en, de, …) or auto to detect it', 'auto')
     .addOption(
@@ -142,7 +169,16 @@ export function addTranscribeCommand(program: Command): void {
         .choices(['none', 'segment'])
         .default('segment'),
     )
-    .addOption(new Option('--format <format>', 'output format').choices([...cliFormats]).default('json'))
+    .option('--format <list>', `output formats, comma-separated (${cliFormats.join(', ')})`, parseFormats, [
+      cliFormats[0],
+    ])
+    .option(
+      '--channel <mix|N>',
+      'mix: the mean of all channels; N: channel N alone, from 0',
+      parseChannel,
+      'mix',
+    )
+    .option('--ffmpeg <path>', 'ffmpeg executable (or its folder) for formats the built-in decoders lack')
     .option('--out-dir <dir>', "output folder (default: each file's folder)")
     .option('--overwrite', 'replace existing output files')
     .option('--prompt <text>', 'text to condition the first window on (names, spellings)')
