@@ -1,13 +1,46 @@
 import * as vscode from 'vscode';
-import type { ExtensionState } from './state';
+import {
+  convertCheckpointCommand,
+  downloadModelCommand,
+  importModelFolder,
+  manageModels,
+  selectModel,
+  setHubToken,
+} from './models';
 import { openTranscript } from './panel/provider';
+import type { ExtensionState } from './state';
+import {
+  exportTranscriptCommand,
+  transcribeFilesCommand,
+  transcribeFolderCommand,
+  transcribeSampleCommand,
+} from './transcribe';
 
-type CommandHandler = (state: ExtensionState) => unknown;
+/** `args`: what VS Code passes, e.g. the clicked resource and the multi-selection from a context menu. */
+type CommandHandler = (state: ExtensionState, ...args: unknown[]) => unknown;
+
+const dictationLater = () =>
+  vscode.window.showInformationMessage(
+    'Quantum STT: dictation is coming in a later version. Transcribing and translating media files works now.',
+  );
 
 /** Every command the extension contributes, by id; package.json's `contributes.commands` lists the same ids. */
 export const commandTable: Readonly<Record<string, CommandHandler>> = {
-  'quantumStt.showLog': (state) => state.log.show(),
+  'quantumStt.transcribeFile': (state, uri, uris) => transcribeFilesCommand(state, 'transcribe', uri, uris),
+  'quantumStt.translateFile': (state, uri, uris) => transcribeFilesCommand(state, 'translate', uri, uris),
+  'quantumStt.transcribeFolder': (state, uri) => transcribeFolderCommand(state, uri),
+  'quantumStt.transcribeSample': (state) => transcribeSampleCommand(state),
+  'quantumStt.startDictation': dictationLater,
+  'quantumStt.stopDictation': dictationLater,
+  'quantumStt.selectModel': (state) => selectModel(state),
+  'quantumStt.downloadModel': (state) => downloadModelCommand(state),
+  'quantumStt.manageModels': (state) => manageModels(state),
+  'quantumStt.importModel': (state) => importModelFolder(state),
+  'quantumStt.convertCheckpoint': (state) => convertCheckpointCommand(state),
+  'quantumStt.setHubToken': (state) => setHubToken(state),
   'quantumStt.openTranscript': () => openTranscript(),
+  'quantumStt.exportTranscript': (state, uri) => exportTranscriptCommand(state, uri),
+  'quantumStt.showLog': (state) => state.log.show(),
   'quantumStt.about': async (state) => {
     // Asking the engine host proves the packaged native addon loads on this machine, and says which
     // ONNX Runtime backends it can offer.

@@ -1,66 +1,47 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
-import {
-  createMessageConnection,
-  StreamMessageReader,
-  StreamMessageWriter,
-  type MessageConnection,
-} from 'vscode-jsonrpc/node';
-import { hostInfoRequest, type HostInfo } from '../service/protocol';
+import { EngineClient } from '../service/client';
 
 /**
- * The engine host process (dist/engine-host.js), started on first use. It runs on VS Code's own runtime as
- * plain Node (ELECTRON_RUN_AS_NODE), so the native ONNX Runtime addon loads outside the extension host and a
- * crash or a long inference there never takes the extension host down.
+ * The engine host process (dist/engine-host.js) on VS Code's own runtime as plain Node (ELECTRON_RUN_AS_NODE),
+ * so the native ONNX Runtime addon loads outside the extension host and neither a crash nor a long inference
+ * there takes the extension host down. Started on first use.
  */
-export class EngineHost implements vscode.Disposable {
-  private running: { readonly child: ChildProcess; readonly connection: MessageConnection } | undefined;
-
-  constructor(
-    private readonly scriptPath: string,
-    private readonly log: vscode.LogOutputChannel,
-  ) {}
-
-  hostInfo(): Promise<HostInfo> {
-    return this.connection().sendRequest(hostInfoRequest);
-  }
-
-  dispose(): void {
-    this.stop();
-  }
-
-  private connection(): MessageConnection {
-    if (this.running) return this.running.connection;
-    const child = spawn(process.execPath, [this.scriptPath], {
+export function startEngineClient(
+  context: vscode.ExtensionContext,
+  log: vscode.LogOutputChannel,
+): EngineClient {
+  const client = new EngineClient(
+    {
+      command: process.execPath,
+      args: [context.asAbsolutePath('dist/engine-host.js')],
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const connection = createMessageConnection(
-      new StreamMessageReader(child.stdout),
-      new StreamMessageWriter(child.stdin),
-    );
-    const running = { child, connection };
-    child.stderr
-      .setEncoding('utf8')
-      .on('data', (text: string) => this.log.warn(`engine host: ${text.trimEnd()}`));
-    // Disposing the connection fails the requests still pending; the next request starts a fresh process.
-    const ended = (reason: string) => {
-      if (this.running !== running) return;
-      this.log.error(`engine host ${reason}`);
-      this.stop();
-    };
-    child.on('error', (error) => ended(`could not run: ${error.message}`));
-    child.on('exit', (code, signal) => ended(`exited (${signal ?? `code ${code}`})`));
-    connection.listen();
-    this.running = running;
-    this.log.info(`engine host started (pid ${child.pid})`);
-    return connection;
-  }
-
-  private stop(): void {
-    const running = this.running;
-    this.running = undefined;
-    running?.connection.dispose();
-    running?.child.kill();
-  }
+    },
+    (level, message) => log[level](message),
+  );
+  client.onCrash(({ reason, restarted, interruptedJobs }) => {
+    const lost =
+      interruptedJobs > 0
+        ? ` ${interruptedJobs} running job(s) stopped; their finished segments are kept.`
+        : '';
+    if (restarted) {
+      void vscode.window
+        .showWarningMessage(
+          `Quantum STT: the engine process stopped (${reason}) and was restarted.${lost}`,
+          'Show Log',
+        )
+        .then((choice) => choice && log.show());
+      return;
+    }
+    void vscode.window
+      .showErrorMessage(
+        `Quantum STT: the engine process stopped again (${reason}) right after a restart, so it was not restarted.${lost}`,
+        'Restart Engine',
+        'Show Log',
+      )
+      .then((choice) => {
+        if (choice === 'Restart Engine') client.restart();
+        if (choice === 'Show Log') log.show();
+      });
+  });
+  return client;
 }

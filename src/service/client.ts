@@ -19,6 +19,7 @@ import type { RunOptions } from '../engine/options';
 import type { Segment, Transcript } from '../transcript/result';
 import {
   cancelRequest,
+  convertCheckpointRequest,
   encodeSamples,
   hostInfoRequest,
   loadModelRequest,
@@ -30,6 +31,7 @@ import {
   transcribeFileRequest,
   transcribePcmRequest,
   unloadRequest,
+  type ConvertParams,
   type HostInfo,
   type LoadModelParams,
   type MediaSettings,
@@ -155,6 +157,12 @@ export class EngineClient {
     );
   }
 
+  convertCheckpoint(params: Omit<ConvertParams, 'jobId'>, hooks: JobHooks = {}): Promise<void> {
+    return this.runJob(hooks, (connection, jobId) =>
+      connection.sendRequest(convertCheckpointRequest, { ...params, jobId }),
+    );
+  }
+
   /** Starts afresh after the host crashed twice in a row (a user's explicit retry). */
   restart(): void {
     this.stop();
@@ -167,10 +175,10 @@ export class EngineClient {
     this.stop();
   }
 
-  private async runJob(
+  private async runJob<T>(
     hooks: JobHooks,
-    send: (connection: MessageConnection, jobId: string) => Promise<Transcript>,
-  ): Promise<Transcript> {
+    send: (connection: MessageConnection, jobId: string) => Promise<T>,
+  ): Promise<T> {
     const jobId = randomUUID();
     const record: JobRecord = { segments: [], hooks };
     this.jobs.set(jobId, record);

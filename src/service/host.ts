@@ -11,6 +11,7 @@ import {
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
 import { version } from '../../package.json';
+import { convertCheckpoint } from '../convert/convert';
 import { isSttError, SttError } from '../engine/errors';
 import {
   loadModel,
@@ -22,6 +23,7 @@ import {
 import { loadMedia } from '../engine/media';
 import {
   cancelRequest,
+  convertCheckpointRequest,
   decodeSamples,
   hostInfoRequest,
   loadModelRequest,
@@ -55,6 +57,16 @@ interface LoadedModel {
   readonly key: string;
   readonly model: WhisperModel;
   readonly info: ModelInfo;
+}
+
+/** Reports a job's progress with the time spent so far and, once there is a rate, the time left. */
+function progressSender(connection: MessageConnection, jobId: string): (fraction: number) => void {
+  const startedMs = performance.now();
+  return (fraction) => {
+    const elapsedMs = performance.now() - startedMs;
+    const etaMs = fraction > 0 ? (elapsedMs / fraction) * (1 - fraction) : undefined;
+    void connection.sendNotification(progressNotification, { jobId, fraction, elapsedMs, etaMs });
+  };
 }
 
 /** Errors a user can act on cross the wire with their kind; anything else arrives as an internal error. */
@@ -108,6 +120,17 @@ class EngineService {
     connection.onRequest(cancelRequest, ({ jobId }) => {
       this.jobs.get(jobId)?.abort();
     });
+    connection.onRequest(convertCheckpointRequest, ({ jobId, checkpointDir, outDir, dtype }) =>
+      answering(async () => {
+        const report = progressSender(connection, jobId);
+        await convertCheckpoint({
+          checkpointDir,
+          outDir,
+          dtype,
+          onProgress: ({ doneBytes, totalBytes }) => report(totalBytes > 0 ? doneBytes / totalBytes : 0),
+        });
+      }),
+    );
     connection.onRequest(unloadRequest, () => this.exclusive(() => this.unload('requested')));
     connection.listen();
   }
@@ -173,12 +196,7 @@ class EngineService {
         if (!loaded)
           throw new SttError('model', 'no model is loaded (it may have been unloaded): load one first');
         clearTimeout(this.idleTimer);
-        const startedMs = performance.now();
-        const notifyProgress = (fraction: number) => {
-          const elapsedMs = performance.now() - startedMs;
-          const etaMs = fraction > 0 ? (elapsedMs / fraction) * (1 - fraction) : undefined;
-          void this.connection.sendNotification(progressNotification, { jobId, fraction, elapsedMs, etaMs });
-        };
+        const notifyProgress = progressSender(this.connection, jobId);
         notifyProgress(0);
         const samples = await samplesOf(signal);
         return loaded.model.transcribe(samples, run, {

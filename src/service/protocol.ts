@@ -73,6 +73,20 @@ export const cancelRequest = new RequestType<{ readonly jobId: string }, void, v
 
 export const unloadRequest = new RequestType0<void, void>('quantumStt/unload');
 
+export interface ConvertParams {
+  /** Progress notifications carry this id. */
+  readonly jobId: string;
+  /** A Hugging Face Whisper checkpoint folder (config.json + safetensors). */
+  readonly checkpointDir: string;
+  readonly outDir: string;
+  readonly dtype: 'fp32' | 'fp16';
+}
+
+/** Converts in the host because building the graphs is CPU work that would stall the extension host. */
+export const convertCheckpointRequest = new RequestType<ConvertParams, void, void>(
+  'quantumStt/convertCheckpoint',
+);
+
 export interface ProgressParams {
   readonly jobId: string;
   /** 0 … 1 of the audio decoded. */
