@@ -90,8 +90,13 @@ export function availableDtypes(dir: string, part: ModelPart): ModelDtype[] {
   return modelDtypes.filter((dtype) => findPart(dir, part, dtype) !== undefined);
 }
 
+/** A part's file name for a dtype, as transformers.js names it (`decoder_model_merged_fp16.onnx`). */
+export function partFileName(part: ModelPart, dtype: ModelDtype): string {
+  return `${partBaseName[part]}${dtypeSuffix[dtype]}.onnx`;
+}
+
 function findPart(dir: string, part: ModelPart, dtype: ModelDtype): string | undefined {
-  const fileName = `${partBaseName[part]}${dtypeSuffix[dtype]}.onnx`;
+  const fileName = partFileName(part, dtype);
   return [join(dir, 'onnx', fileName), join(dir, fileName)].find((path) => existsSync(path));
 }
 
@@ -99,7 +104,7 @@ function partPath(dir: string, part: ModelPart, dtype: ModelDtype): string {
   const path = findPart(dir, part, dtype);
   if (path !== undefined) return path;
   const available = availableDtypes(dir, part);
-  const fileName = `${partBaseName[part]}${dtypeSuffix[dtype]}.onnx`;
+  const fileName = partFileName(part, dtype);
   if (available.length === 0) {
     const onnxFiles = existsSync(join(dir, 'onnx')) ? readdirSync(join(dir, 'onnx')) : [];
     throw new SttError(

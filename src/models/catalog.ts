@@ -3,20 +3,15 @@
  * (the same layout transformers.js reads and `quantum-stt convert` writes).
  */
 
+import { partFileName } from '../engine/modelFolder';
+
+/** The weight formats offered for download (a subset of what the engine can load). */
 export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4';
 export const modelDtypes: readonly ModelDtype[] = ['fp32', 'fp16', 'q8', 'q4'];
 
 export function isModelDtype(value: string): value is ModelDtype {
   return (modelDtypes as readonly string[]).includes(value);
 }
-
-/** File-name suffixes of each dtype in the onnx-community layout (transformers.js names q8 `_quantized`). */
-const dtypeSuffixes: Readonly<Record<ModelDtype, string>> = {
-  fp32: '',
-  fp16: '_fp16',
-  q8: '_quantized',
-  q4: '_q4',
-};
 
 /**
  * Storage per parameter. q4 quantizes only the MatMul weights (embeddings and convolutions stay wider), so
@@ -184,8 +179,10 @@ export interface ModelFileNames {
 
 /** The two ONNX graphs of a dtype; each may come with `<name>_data*` external-data files (models over 2 GB). */
 export function onnxFileNames(dtype: ModelDtype): ModelFileNames {
-  const suffix = dtypeSuffixes[dtype];
-  return { encoder: `onnx/encoder_model${suffix}.onnx`, decoder: `onnx/decoder_model_merged${suffix}.onnx` };
+  return {
+    encoder: `onnx/${partFileName('encoder', dtype)}`,
+    decoder: `onnx/${partFileName('decoder', dtype)}`,
+  };
 }
 
 export const requiredConfigFiles: readonly string[] = [
