@@ -4,11 +4,12 @@ import * as vscode from 'vscode';
 import { collectMediaFiles, MEDIA_EXTENSIONS } from '../engine/media';
 import type { RunOptions } from '../engine/options';
 import { JobError } from '../service/client';
-import { FORMAT_IDS, FORMATS, transcriptFileName } from '../transcript/formats';
+import { FORMAT_IDS, FORMATS } from '../transcript/formats';
 import { parseTranscript, TRANSCRIPT_SCHEMA, type Segment, type Transcript } from '../transcript/result';
 import { writeTranscriptFiles } from '../transcript/writeFiles';
 import { outputFolderFor, readConfig, type SttConfig } from './config';
 import { formatDuration, reportError } from './errors';
+import { saveTranscriptAs } from './exportTranscript';
 import { ensureModelLoaded, offerTranslatingModel } from './models';
 import { TRANSCRIPT_VIEW_TYPE } from './panel/provider';
 import type { ExtensionState } from './state';
@@ -235,15 +236,7 @@ export async function exportTranscriptCommand(state: ExtensionState, uri?: unkno
   );
   if (!format) return;
   const mediaName = basename(source.fsPath).replace(/\.transcript\.json$/, '');
-  const target = await vscode.window.showSaveDialog({
-    defaultUri: vscode.Uri.joinPath(source, '..', transcriptFileName(mediaName, format.id)),
-    filters: { [FORMATS[format.id].label]: [FORMATS[format.id].extension] },
-  });
+  const target = await saveTranscriptAs(transcript, format.id, source, mediaName);
   if (!target) return;
-  await vscode.workspace.fs.writeFile(
-    target,
-    new TextEncoder().encode(FORMATS[format.id].render(transcript)),
-  );
   state.log.info(`exported ${source.fsPath} as ${target.fsPath}`);
-  void vscode.window.setStatusBarMessage(`Exported ${basename(target.fsPath)}`, 3000);
 }

@@ -1,12 +1,12 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { FORMATS, transcriptFileName, type FormatId } from '../../transcript/formats';
 import { isFromPanel, type FromPanel, type PanelMedia, type ToPanel } from '../../transcript/panelMessages';
 import { replaceSegmentText, segmentsAsText } from '../../transcript/panelState';
 import { parseTranscript, serializeTranscript, type Transcript } from '../../transcript/result';
 import type { ExtensionState } from '../state';
 import { panelHtml } from './html';
 import { mediaUriFor, resolvePlayableMedia } from './media';
+import { saveTranscriptAs } from '../exportTranscript';
 
 export const TRANSCRIPT_VIEW_TYPE = 'quantumStt.transcript';
 
@@ -168,7 +168,10 @@ class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
       }
       case 'exportAs': {
         const transcript = read();
-        if (transcript) await exportTranscript(transcript, message.format, document.uri, session.mediaUri);
+        if (transcript) {
+          const mediaName = basename((session.mediaUri ?? document.uri).path);
+          await saveTranscriptAs(transcript, message.format, document.uri, mediaName);
+        }
         return;
       }
       case 'copySegments': {
@@ -185,24 +188,6 @@ class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
         return;
     }
   }
-}
-
-/** Renders with the shared format table and asks where to save, next to the media by default. */
-async function exportTranscript(
-  transcript: Transcript,
-  format: FormatId,
-  transcriptUri: vscode.Uri,
-  mediaUri: vscode.Uri | undefined,
-): Promise<void> {
-  const mediaName = mediaUri ? basename(mediaUri.path) : basename(transcriptUri.path);
-  const target = await vscode.window.showSaveDialog({
-    defaultUri: vscode.Uri.joinPath(transcriptUri, '..', transcriptFileName(mediaName, format)),
-    filters: { [FORMATS[format].label]: [FORMATS[format].extension] },
-    title: `Export transcript as ${format.toUpperCase()}`,
-  });
-  if (!target) return;
-  await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(FORMATS[format].render(transcript)));
-  void vscode.window.setStatusBarMessage(`Exported ${basename(target.path)}`, 3000);
 }
 
 async function exists(uri: vscode.Uri): Promise<boolean> {
