@@ -4,8 +4,8 @@ import type { DecoderPass } from './runtime';
 
 /**
  * The decoder loop of one window (OpenAI's DecodingTask._main_loop): it only coordinates. The runtime
- * produces logits, the filters mask them, a token selector picks the next tokens; greedy here, beam search
- * and sampling are other TokenSelectors.
+ * produces logits, the filters mask them, a token selector picks the next tokens (greedy or sampling here,
+ * beam search in beam.ts), the candidates are ranked.
  */
 
 export interface DecodingPlan {
@@ -19,6 +19,8 @@ export interface DecodingPlan {
   readonly eot: number;
   readonly noSpeech: number;
   readonly filters: readonly LogitFilter[];
+  /** For ranking candidates (beams, best-of samples); null or absent: divide by the length. */
+  readonly lengthPenalty?: number | null;
 }
 
 export interface DecodedSequence {
@@ -30,44 +32,107 @@ export interface DecodedSequence {
   readonly noSpeechProb: number;
 }
 
-/** Chooses each row's next token from its filtered logits and keeps the running log-probabilities. */
-export interface TokenSelector {
-  /** Appends one token to every row; returns true when every row has ended. */
-  update(sequences: number[][], logits: readonly Float32Array[], sumLogprobs: number[]): boolean;
+/** A finished row: its whole sequence (initial tokens, sampled tokens, end-of-text) and its log-probability. */
+export interface Candidate {
+  readonly sequence: readonly number[];
+  readonly sumLogprob: number;
 }
 
-export class GreedySelector implements TokenSelector {
-  constructor(private readonly eot: number) {}
+export interface SelectorStep {
+  /** Every audio has enough finished candidates. */
+  readonly completed: boolean;
+  /** Row r continues the row sources[r] had before this step (beam search); null: rows stayed in place. */
+  readonly sources: readonly number[] | null;
+}
 
-  update(sequences: number[][], logits: readonly Float32Array[], sumLogprobs: number[]): boolean {
+/**
+ * Chooses each row's next token from its filtered logits and keeps the running log-probabilities. Rows come
+ * in groups of `groupSize` per audio (beams, or best-of samples), laid out audio by audio.
+ */
+export interface TokenSelector {
+  readonly groupSize: number;
+  /** Appends one token to every row (a beam search may replace rows); says which rows they came from. */
+  update(sequences: number[][], logits: readonly Float32Array[], sumLogprobs: number[]): SelectorStep;
+  /** Each audio's candidates, once decoding has stopped. */
+  finalize(sequences: readonly (readonly number[])[], sumLogprobs: readonly number[]): Candidate[][];
+}
+
+/**
+ * One token per row, chosen by `choose` from the row's logits (argmax, or a draw at a temperature); a row that
+ * has ended keeps appending end-of-text. OpenAI's GreedyDecoder.
+ */
+export class GreedySelector implements TokenSelector {
+  constructor(
+    private readonly eot: number,
+    readonly groupSize = 1,
+    private readonly choose: (logits: Float32Array) => number = argmax,
+  ) {}
+
+  update(sequences: number[][], logits: readonly Float32Array[], sumLogprobs: number[]): SelectorStep {
     sequences.forEach((sequence, row) => {
       if (sequence[sequence.length - 1] === this.eot) {
         sequence.push(this.eot);
         return;
       }
       const rowLogits = logits[row]!;
-      const next = argmax(rowLogits);
+      const next = this.choose(rowLogits);
       sumLogprobs[row]! += rowLogits[next]! - logSumExp(rowLogits, 0, rowLogits.length);
       sequence.push(next);
     });
-    return sequences.every((sequence) => sequence[sequence.length - 1] === this.eot);
+    return {
+      completed: sequences.every((sequence) => sequence[sequence.length - 1] === this.eot),
+      sources: null,
+    };
+  }
+
+  finalize(sequences: readonly (readonly number[])[], sumLogprobs: readonly number[]): Candidate[][] {
+    const groups: Candidate[][] = [];
+    sequences.forEach((sequence, row) => {
+      if (row % this.groupSize === 0) groups.push([]);
+      groups[groups.length - 1]!.push({ sequence: [...sequence, this.eot], sumLogprob: sumLogprobs[row]! });
+    });
+    return groups;
   }
 }
 
 /**
- * Decodes `batch` rows against one DecoderPass (its audio features hold the batch). Rows start from the
- * same initial tokens (several audio windows without a prompt, or copies of one for beam search).
+ * OpenAI's MaximumLikelihoodRanker: the candidate with the highest sum log-probability divided by a length
+ * penalty, the length itself when none is given, else the Google NMT paper's ((5 + length) / 6) ** penalty.
+ */
+export function rankCandidates(
+  candidates: readonly { readonly tokens: readonly number[]; readonly sumLogprob: number }[],
+  lengthPenalty: number | null,
+): number {
+  let best = 0;
+  let bestScore = -Infinity;
+  candidates.forEach(({ tokens, sumLogprob }, index) => {
+    const length = tokens.length;
+    const penalty = lengthPenalty === null ? length : ((5 + length) / 6) ** lengthPenalty;
+    const score = sumLogprob / penalty;
+    // np.argmax: the first of equal scores; NaN (0 / 0) wins as numpy's does.
+    if (index === 0 || score > bestScore || (Number.isNaN(score) && !Number.isNaN(bestScore))) {
+      best = index;
+      bestScore = score;
+    }
+  });
+  return best;
+}
+
+/**
+ * Decodes `nAudio` audio × `selector.groupSize` rows against one DecoderPass (its audio features hold one row
+ * per decoded row). Rows start from the same initial tokens; each audio's best candidate is returned.
  */
 export async function decodeWindow(
   decoder: DecoderPass,
-  batch: number,
+  nAudio: number,
   plan: DecodingPlan,
   selector: TokenSelector,
   signal?: AbortSignal,
 ): Promise<DecodedSequence[]> {
   const sampleBegin = plan.initialTokens.length;
-  const sequences = Array.from({ length: batch }, () => [...plan.initialTokens]);
-  const sumLogprobs = new Array<number>(batch).fill(0);
+  const rows = nAudio * selector.groupSize;
+  const sequences = Array.from({ length: rows }, () => [...plan.initialTokens]);
+  const sumLogprobs = new Array<number>(rows).fill(0);
   let noSpeechProbs: number[] = [];
   let fed = 0;
   for (let step = 0; step < plan.maxNewTokens; step++) {
@@ -78,29 +143,32 @@ export async function decodeWindow(
       noSpeechProbs = sequences.map((_, row) => softmaxAt(logits.at(row, plan.sotIndex), plan.noSpeech));
     const last = logits.positions - 1;
     // A copy: the filters write into it, and the runtime's output buffer must stay as it came.
-    const rows = sequences.map((sequence, row) => {
+    const filtered = sequences.map((sequence, row) => {
       const rowLogits = Float32Array.from(logits.at(row, last));
       for (const filter of plan.filters) filter.apply(rowLogits, sequence);
       return rowLogits;
     });
-    const completed = selector.update(sequences, rows, sumLogprobs);
+    const { completed, sources } = selector.update(sequences, filtered, sumLogprobs);
+    if (sources !== null) decoder.reorder(sources);
     if (completed || sequences[0]!.length > plan.nTextCtx) break;
   }
-  return sequences.map((sequence, row) => {
-    const end = sequence.indexOf(plan.eot, sampleBegin);
-    const tokens = sequence.slice(sampleBegin, end === -1 ? undefined : end);
-    const sumLogprob = sumLogprobs[row]!;
+  return selector.finalize(sequences, sumLogprobs).map((candidates, audio) => {
+    const sampled = candidates.map(({ sequence, sumLogprob }) => ({
+      tokens: sequence.slice(sampleBegin, sequence.indexOf(plan.eot, sampleBegin)),
+      sumLogprob,
+    }));
+    const { tokens, sumLogprob } = sampled[rankCandidates(sampled, plan.lengthPenalty ?? null)]!;
     return {
       tokens,
       sumLogprob,
       avgLogprob: sumLogprob / (tokens.length + 1),
-      noSpeechProb: noSpeechProbs[row]!,
+      noSpeechProb: noSpeechProbs[audio * selector.groupSize]!,
     };
   });
 }
 
 /** torch.argmax: the first index of the largest value. */
-function argmax(values: Float32Array): number {
+export function argmax(values: Float32Array): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
   return best;

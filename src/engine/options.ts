@@ -46,6 +46,32 @@ export interface RunOptions {
   /** A window is silence when its no-speech probability is above this and its avg log-prob below the next. */
   readonly noSpeechThreshold: number | null;
   readonly logprobThreshold: number | null;
+  /**
+   * Tried in order for each window until its result passes the thresholds below (OpenAI's temperature
+   * fallback). 0 decodes greedily (or by beam search); above 0 samples.
+   */
+  readonly temperatures: readonly number[];
+  /** A window whose text compresses (zlib) better than this is too repetitive: try the next temperature. */
+  readonly compressionRatioThreshold: number | null;
+  /** Beam width at temperature 0; 1: greedy. */
+  readonly beams: number;
+  /** Finished beams collected per window: round(beams × patience); null: 1. */
+  readonly patience: number | null;
+  /** Candidates rank by sumLogprob / ((5 + length) / 6) ** lengthPenalty; null: sumLogprob / length. */
+  readonly lengthPenalty: number | null;
+  /** Samples drawn per window at a temperature above 0; the best ranked is kept. */
+  readonly bestOf: number;
+  /** Seed of the sampling generator: the same seed repeats a run exactly. */
+  readonly seed: number;
+  /** Seconds [start, end, start, end, …] to transcribe; an odd count runs to the end. Empty: everything. */
+  readonly clipTimestamps: readonly number[];
+  /** `sequential`: OpenAI's seek loop (accuracy first); `chunked`: overlapping chunks in batches (speed). */
+  readonly longForm: 'sequential' | 'chunked';
+  readonly chunkLengthSec: number;
+  /** Overlap on each side of a chunk; undefined: chunkLengthSec / 6, as transformers. */
+  readonly strideSec: number | undefined;
+  /** Chunks decoded together in one encoder and decoder batch. */
+  readonly batchSize: number;
 }
 
 const silentLogger: EngineLogger = { info: () => undefined, warn: () => undefined };
@@ -71,6 +97,18 @@ export function engineDefaults(): { readonly load: LoadOptions; readonly run: Ru
       maxNewTokens: undefined,
       noSpeechThreshold: 0.6,
       logprobThreshold: -1,
+      temperatures: [0, 0.2, 0.4, 0.6, 0.8, 1],
+      compressionRatioThreshold: 2.4,
+      beams: 1,
+      patience: null,
+      lengthPenalty: null,
+      bestOf: 1,
+      seed: 0,
+      clipTimestamps: [],
+      longForm: 'sequential',
+      chunkLengthSec: 30,
+      strideSec: undefined,
+      batchSize: 1,
     },
   };
 }
@@ -112,6 +150,33 @@ export function resolveRunOptions(given: Partial<RunOptions> = {}): RunOptions {
   checkNumber('noSpeechThreshold', options.noSpeechThreshold, (value) => value >= 0 && value <= 1);
   checkNumber('logprobThreshold', options.logprobThreshold, (value) => value <= 0);
   checkNumber('maxNewTokens', options.maxNewTokens ?? null, (value) => Number.isInteger(value) && value > 0);
+  if (options.temperatures.length === 0) throw usage('temperatures is empty: give at least one, e.g. [0]');
+  for (const temperature of options.temperatures)
+    checkNumber('temperature', temperature, (value) => value >= 0);
+  checkNumber('compressionRatioThreshold', options.compressionRatioThreshold, (value) => value > 0);
+  const whole = (value: number) => Number.isInteger(value) && value >= 1;
+  checkNumber('beams', options.beams, whole);
+  checkNumber('bestOf', options.bestOf, whole);
+  checkNumber('batchSize', options.batchSize, whole);
+  checkNumber('patience', options.patience, (value) => value > 0 && Math.round(options.beams * value) > 0);
+  checkNumber('lengthPenalty', options.lengthPenalty, (value) => value >= 0 && value <= 1);
+  checkNumber('seed', options.seed, (value) => Number.isInteger(value) && value >= 0 && value < 2 ** 32);
+  if (options.patience !== null && options.beams === 1) throw usage('patience needs beam search (beams > 1)');
+  options.clipTimestamps.forEach((value, index) => {
+    checkNumber('clipTimestamps', value, (time) => time >= 0);
+    if (index > 0 && value < options.clipTimestamps[index - 1]!) {
+      throw usage(`clipTimestamps must not decrease: ${options.clipTimestamps.join(',')}`);
+    }
+  });
+  if (options.longForm !== 'sequential' && options.longForm !== 'chunked') {
+    throw usage(`longForm must be "sequential" or "chunked", not "${String(options.longForm)}"`);
+  }
+  checkNumber('chunkLengthSec', options.chunkLengthSec, (value) => value > 0 && value <= 30);
+  checkNumber(
+    'strideSec',
+    options.strideSec ?? null,
+    (value) => value >= 0 && 2 * value < options.chunkLengthSec,
+  );
   if (options.suppressTokens !== 'nonSpeech') {
     if (!options.suppressTokens.every((token) => Number.isInteger(token) && token >= 0)) {
       throw usage('suppressTokens must be "nonSpeech" or a list of token ids');

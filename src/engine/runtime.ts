@@ -129,6 +129,18 @@ export class WhisperRuntime {
     return { tensor: output['last_hidden_state'] as ort.Tensor, batch };
   }
 
+  /**
+   * Each row of the features repeated `times` times in place (torch's repeat_interleave): the rows of beam
+   * search or best-of sampling decode the same audio.
+   */
+  repeatFeatures(features: AudioFeatures, times: number): AudioFeatures {
+    if (times === 1) return features;
+    return {
+      tensor: gatherRows(features.tensor, repeatIndices(features.batch, times)),
+      batch: features.batch * times,
+    };
+  }
+
   /** A fresh key/value cache for decoding the given audio: one per window (and per detection pass). */
   startDecoding(features: AudioFeatures): DecoderPass {
     return new DecoderPass(this, features);
@@ -213,6 +225,40 @@ export class DecoderPass {
     this.started = true;
     return stepLogits(output['logits'] as ort.Tensor, positions);
   }
+
+  /**
+   * Row r of the self-attention cache becomes what row sources[r] was (OpenAI's rearrange_kv_cache), after
+   * a beam search step replaced the rows. Cross-attention rows are left: sources stay within one audio's
+   * rows, which all hold the same audio.
+   */
+  reorder(sources: readonly number[]): void {
+    if (sources.length !== this.features.batch) {
+      throw new Error(`cache reorder needs ${this.features.batch} source rows, not ${sources.length}`);
+    }
+    if (sources.every((source, row) => source === row)) return;
+    for (const name of cacheNames(this.runtime.dims, 'past_key_values', 'decoder')) {
+      this.past.set(name, gatherRows(this.past.get(name)!, sources));
+    }
+  }
+}
+
+/** Rows (first dimension) `rows[0]`, `rows[1]`, … of a tensor, as a new tensor. */
+function gatherRows(tensor: ort.Tensor, rows: readonly number[]): ort.Tensor {
+  const source = tensor.data as Float32Array | Uint16Array;
+  const rowLength = tensor.size / (tensor.dims[0] ?? 1);
+  const data = newLike(source, rowLength * rows.length);
+  rows.forEach((row, index) =>
+    data.set(source.subarray(row * rowLength, (row + 1) * rowLength), index * rowLength),
+  );
+  return new ort.Tensor(tensor.type, data, [rows.length, ...tensor.dims.slice(1)]);
+}
+
+function newLike(array: Float32Array | Uint16Array, length: number): Float32Array | Uint16Array {
+  return array instanceof Uint16Array ? new Uint16Array(length) : new Float32Array(length);
+}
+
+function repeatIndices(batch: number, times: number): number[] {
+  return Array.from({ length: batch * times }, (_, index) => Math.floor(index / times));
 }
 
 function stepLogits(tensor: ort.Tensor, positions: number): StepLogits {

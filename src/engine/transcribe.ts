@@ -1,19 +1,28 @@
 import { TRANSCRIPT_SCHEMA, type Segment, type Transcript } from '../transcript/result';
 import { compressionRatio } from './compressionRatio';
-import { decodeWindow, GreedySelector, throwIfAborted, type DecodedSequence } from './decoding';
+import { BeamSearchSelector } from './beam';
+import {
+  decodeWindow,
+  GreedySelector,
+  throwIfAborted,
+  type DecodedSequence,
+  type DecodingPlan,
+  type TokenSelector,
+} from './decoding';
 import { SttError } from './errors';
 import { detectLanguage } from './languageDetection';
 import { buildLogitFilters, suppressedTokens } from './logitFilters';
-import { HOP_LENGTH, logMelWholePadded, SAMPLE_RATE_HZ, WINDOW_FRAMES, type LogMel } from './mel';
+import { HOP_LENGTH, SAMPLE_RATE_HZ, WholePaddedMel, WINDOW_FRAMES } from './mel';
 import type { RunOptions } from './options';
 import type { WhisperRuntime } from './runtime';
+import { SeededRandom, sampleAtTemperature } from './sampling';
 import type { WhisperTokenizer } from './tokenizer';
 
 /**
- * OpenAI's sequential `transcribe()` at temperature 0: the log-mel of the whole file plus 30 s of silence,
- * then a seek loop that decodes a 30 s window at a time, cuts it into segments at timestamp pairs and moves
- * on to the last timestamp (or the window's end). Issue [4] adds the temperature fallback, beam search and
- * word timing on top of this loop.
+ * OpenAI's sequential `transcribe()`: the log-mel of the whole file plus 30 s of silence (computed a window
+ * at a time), then a seek loop over the clip ranges that decodes a 30 s window at a time — retrying it at the
+ * next temperature while the result looks wrong — cuts it into segments at timestamp pairs and moves on to
+ * the last timestamp (or the window's end).
  */
 
 export interface TranscribeProgress {
@@ -23,7 +32,7 @@ export interface TranscribeProgress {
 
 export interface TranscribeHooks {
   readonly onProgress?: (progress: TranscribeProgress) => void;
-  /** Each segment as soon as its window is decoded, in order. */
+  /** Each segment as soon as it is final, in order. A cancelled run has reported every segment it made. */
   readonly onSegment?: (segment: Segment) => void;
   readonly signal?: AbortSignal;
 }
@@ -31,6 +40,12 @@ export interface TranscribeHooks {
 export interface EngineParts {
   readonly runtime: WhisperRuntime;
   readonly tokenizer: WhisperTokenizer;
+}
+
+/** One window's accepted decoding: the best candidate at the temperature that passed (or the last one). */
+export interface WindowResult extends DecodedSequence {
+  readonly temperature: number;
+  readonly compressionRatio: number;
 }
 
 /** Anything shorter holds less than one mel frame of actual content worth decoding. */
@@ -46,67 +61,69 @@ export async function transcribeSamples(
   checkSamples(samples);
   const { runtime, tokenizer } = parts;
   const { dims } = runtime;
-  const mel = logMelWholePadded(samples, dims.nMels);
-  const contentFrames = mel.nFrames - WINDOW_FRAMES;
+  const mel = new WholePaddedMel(samples, dims.nMels);
+  const contentFrames = mel.totalFrames - WINDOW_FRAMES;
   const totalSec = samples.length / SAMPLE_RATE_HZ;
   // Mel frames per encoder position, and so per timestamp token (2), and seconds per timestamp token (0.02).
   const inputStride = WINDOW_FRAMES / dims.nAudioCtx;
   const timePrecisionSec = (inputStride * HOP_LENGTH) / SAMPLE_RATE_HZ;
 
   const { language, languageProbability } = await chooseLanguage(parts, mel, options, hooks.signal);
-  const window = windowPlanner(parts, options, language, timePrecisionSec);
+  const decoder = new WindowDecoder(
+    parts,
+    options,
+    windowPlanner(parts, options, language, timePrecisionSec),
+  );
   const text = tokenizer.textAssembler();
 
   const segments: Segment[] = [];
   const allTokens =
     options.initialPrompt === undefined ? [] : tokenizer.encode(` ${options.initialPrompt.trim()}`);
   let promptResetSince = 0;
-  let seek = 0;
-  while (seek < contentFrames) {
-    throwIfAborted(hooks.signal);
-    const timeOffsetSec = (seek * HOP_LENGTH) / SAMPLE_RATE_HZ;
-    const segmentSize = Math.min(WINDOW_FRAMES, contentFrames - seek);
-    const features = await runtime.encode(melWindow(mel, seek, segmentSize), 1);
-    const [result] = await decodeWindow(
-      runtime.startDecoding(features),
-      1,
-      window(allTokens.slice(promptResetSince)),
-      new GreedySelector(tokenizer.special.eot),
-      hooks.signal,
-    );
-    const previousSeek = seek;
-    if (isSilence(result!, options)) {
-      seek += segmentSize;
-    } else {
-      const cut = cutSegments(result!.tokens, tokenizer.special.timestampBegin, {
-        timeOffsetSec,
-        segmentFrames: segmentSize,
-        framesPerTimestamp: inputStride,
-      });
-      seek += cut.advanceFrames;
-      const windowRatio = compressionRatio(tokenizer.decode(result!.tokens).trim());
-      for (const piece of cut.pieces) {
-        // OpenAI's rule: an instantaneous or textless segment keeps its times but loses text and tokens.
-        const empty = piece.startSec === piece.endSec || tokenizer.decode(piece.tokens).trim() === '';
-        const segment: Segment = {
-          id: segments.length,
-          seek: previousSeek,
-          startSec: piece.startSec,
-          endSec: piece.endSec,
-          text: empty ? '' : text.push(piece.tokens),
-          tokens: empty ? [] : piece.tokens,
-          avgLogprob: result!.avgLogprob,
-          noSpeechProb: result!.noSpeechProb,
-          compressionRatio: windowRatio,
-          temperature: 0,
-        };
-        segments.push(segment);
-        allTokens.push(...segment.tokens);
-        hooks.onSegment?.(segment);
+  for (const [clipStart, clipEnd] of seekClips(options.clipTimestamps, contentFrames)) {
+    for (let seek = clipStart; seek < clipEnd;) {
+      throwIfAborted(hooks.signal);
+      const timeOffsetSec = (seek * HOP_LENGTH) / SAMPLE_RATE_HZ;
+      const segmentSize = Math.min(WINDOW_FRAMES, contentFrames - seek, clipEnd - seek);
+      const result = await decoder.decode(
+        melWindow(mel, seek, segmentSize),
+        allTokens.slice(promptResetSince),
+        hooks.signal,
+      );
+      const previousSeek = seek;
+      if (isSilence(result, options)) {
+        seek += segmentSize;
+      } else {
+        const cut = cutSegments(result.tokens, tokenizer.special.timestampBegin, {
+          timeOffsetSec,
+          segmentFrames: segmentSize,
+          framesPerTimestamp: inputStride,
+        });
+        seek += cut.advanceFrames;
+        for (const piece of cut.pieces) {
+          // OpenAI's rule: an instantaneous or textless segment keeps its times but loses text and tokens.
+          const empty = piece.startSec === piece.endSec || tokenizer.decode(piece.tokens).trim() === '';
+          const segment: Segment = {
+            id: segments.length,
+            seek: previousSeek,
+            startSec: piece.startSec,
+            endSec: piece.endSec,
+            text: empty ? '' : text.push(piece.tokens),
+            tokens: empty ? [] : piece.tokens,
+            avgLogprob: result.avgLogprob,
+            noSpeechProb: result.noSpeechProb,
+            compressionRatio: result.compressionRatio,
+            temperature: result.temperature,
+          };
+          segments.push(segment);
+          allTokens.push(...segment.tokens);
+          hooks.onSegment?.(segment);
+        }
+        // A high temperature's text is a poor prompt: the next window starts afresh.
+        if (!options.conditionOnPreviousText || result.temperature > 0.5) promptResetSince = allTokens.length;
       }
+      hooks.onProgress?.({ processedSec: Math.min(contentFrames, seek) / framesPerSecond, totalSec });
     }
-    if (!options.conditionOnPreviousText) promptResetSince = allTokens.length;
-    hooks.onProgress?.({ processedSec: Math.min(contentFrames, seek) / framesPerSecond, totalSec });
   }
   const tail = text.flush();
   const last = segments[segments.length - 1];
@@ -120,6 +137,82 @@ export async function transcribeSamples(
     task: options.task,
     segments,
   };
+}
+
+/**
+ * Decodes windows with OpenAI's temperature fallback: each temperature in turn until the result is neither
+ * too repetitive (compression ratio) nor too unlikely (avg log-prob) — unless it is silence, which no
+ * temperature would fix. Temperature 0 decodes greedily or by beam search; above 0 draws `bestOf` samples
+ * from one seeded generator per run.
+ */
+export class WindowDecoder {
+  private readonly random: SeededRandom;
+
+  constructor(
+    private readonly parts: EngineParts,
+    private readonly options: RunOptions,
+    private readonly plan: (prompt: readonly number[]) => DecodingPlan,
+  ) {
+    this.random = new SeededRandom(options.seed);
+  }
+
+  async decode(mel: Float32Array, prompt: readonly number[], signal?: AbortSignal): Promise<WindowResult> {
+    const { runtime, tokenizer } = this.parts;
+    const features = await runtime.encode(mel, 1);
+    let result: WindowResult | undefined;
+    for (const temperature of this.options.temperatures) {
+      const selector = this.selector(temperature);
+      const [decoded] = await decodeWindow(
+        runtime.startDecoding(runtime.repeatFeatures(features, selector.groupSize)),
+        1,
+        this.plan(prompt),
+        selector,
+        signal,
+      );
+      result = {
+        ...decoded!,
+        temperature,
+        compressionRatio: compressionRatio(tokenizer.decode(decoded!.tokens).trim()),
+      };
+      if (!needsFallback(result, this.options)) break;
+    }
+    return result!;
+  }
+
+  private selector(temperature: number): TokenSelector {
+    const { eot } = this.parts.tokenizer.special;
+    if (temperature > 0) {
+      return new GreedySelector(eot, this.options.bestOf, (logits) =>
+        sampleAtTemperature(logits, temperature, this.random),
+      );
+    }
+    return this.options.beams > 1
+      ? new BeamSearchSelector(eot, this.options.beams, this.options.patience)
+      : new GreedySelector(eot);
+  }
+}
+
+export function needsFallback(result: WindowResult, options: RunOptions): boolean {
+  const repetitive =
+    options.compressionRatioThreshold !== null && result.compressionRatio > options.compressionRatioThreshold;
+  const unlikely = options.logprobThreshold !== null && result.avgLogprob < options.logprobThreshold;
+  const silence =
+    options.noSpeechThreshold !== null &&
+    result.noSpeechProb > options.noSpeechThreshold &&
+    options.logprobThreshold !== null &&
+    result.avgLogprob < options.logprobThreshold;
+  return (repetitive || unlikely) && !silence;
+}
+
+/** OpenAI's seek clips: pairs of frames from clipTimestamps (the last end defaults to the content's end). */
+export function seekClips(clipTimestamps: readonly number[], contentFrames: number): [number, number][] {
+  const points = clipTimestamps.map((seconds) => Math.round(seconds * framesPerSecond));
+  if (points.length === 0) points.push(0);
+  if (points.length % 2 === 1) points.push(contentFrames);
+  const clips: [number, number][] = [];
+  for (let i = 0; i < points.length; i += 2)
+    clips.push([points[i]!, Math.min(points[i + 1]!, contentFrames)]);
+  return clips;
 }
 
 function checkSamples(samples: Float32Array): void {
@@ -142,7 +235,7 @@ function checkSamples(samples: Float32Array): void {
 
 async function chooseLanguage(
   parts: EngineParts,
-  mel: LogMel,
+  mel: WholePaddedMel,
   options: RunOptions,
   signal: AbortSignal | undefined,
 ): Promise<{ language: string; languageProbability: number }> {
@@ -168,7 +261,12 @@ async function chooseLanguage(
 }
 
 /** What stays the same for every window of a run; the prompt (previous text) changes. */
-function windowPlanner(parts: EngineParts, options: RunOptions, language: string, timePrecisionSec: number) {
+function windowPlanner(
+  parts: EngineParts,
+  options: RunOptions,
+  language: string,
+  timePrecisionSec: number,
+): (prompt: readonly number[]) => DecodingPlan {
   const { runtime, tokenizer } = parts;
   const { special } = tokenizer;
   const sotSequence = tokenizer.sotSequence(language, options.task);
@@ -201,6 +299,7 @@ function windowPlanner(parts: EngineParts, options: RunOptions, language: string
       nTextCtx: runtime.dims.nTextCtx,
       eot: special.eot,
       noSpeech: special.noSpeech,
+      lengthPenalty: options.lengthPenalty,
       filters: buildLogitFilters({
         special,
         sampleBegin: initialTokens.length,
@@ -219,11 +318,12 @@ function isSilence(result: DecodedSequence, options: RunOptions): boolean {
 }
 
 /** Frames [seek, seek + size) of the mel, zero-padded to one window, as OpenAI's `pad_or_trim` of the slice. */
-export function melWindow(mel: LogMel, seek: number, size: number): Float32Array {
+export function melWindow(mel: WholePaddedMel, seek: number, size: number): Float32Array {
+  const frames = mel.frames(seek, size);
+  if (size === WINDOW_FRAMES) return frames.data;
   const window = new Float32Array(mel.nMels * WINDOW_FRAMES);
   for (let bin = 0; bin < mel.nMels; bin++) {
-    const from = bin * mel.nFrames + seek;
-    window.set(mel.data.subarray(from, from + size), bin * WINDOW_FRAMES);
+    window.set(frames.data.subarray(bin * size, (bin + 1) * size), bin * WINDOW_FRAMES);
   }
   return window;
 }

@@ -27,6 +27,7 @@ interface ReferenceCase {
   readonly case: string;
   readonly audio: string;
   readonly transcribe_kwargs: {
+    readonly temperature: number;
     readonly language?: string;
     readonly task?: 'transcribe' | 'translate';
     readonly without_timestamps?: boolean;
@@ -58,6 +59,8 @@ function runOptions(kwargs: ReferenceCase['transcribe_kwargs']): Partial<RunOpti
     timestamps: kwargs.without_timestamps ? 'none' : 'segment',
     initialPrompt: kwargs.initial_prompt,
     conditionOnPreviousText: kwargs.condition_on_previous_text ?? true,
+    temperatures: [kwargs.temperature],
+    beams: kwargs.beam_size,
   };
 }
 
@@ -85,8 +88,7 @@ function assertSegment(
 
 for (const reference of cases) {
   const kwargs = reference.transcribe_kwargs;
-  const skip = kwargs.beam_size !== undefined ? 'beam search is issue [4]' : false;
-  test(`${reference.case}: matches OpenAI's transcribe()`, { skip }, async () => {
+  test(`${reference.case}: matches OpenAI's transcribe()`, async () => {
     const audio = await loadAudioFile(join(audioDir, reference.audio));
     const transcript = await model.transcribe(audio.samples, runOptions(kwargs));
     assert.equal(transcript.language, reference.result.language);
