@@ -131,12 +131,8 @@ export function dtw(cost: {
       const c0 = total[(i - 1) * stride + j - 1]!;
       const c1 = total[(i - 1) * stride + j]!;
       const c2 = total[i * stride + j - 1]!;
-      let best: number;
-      let step: number;
-      if (c0 < c1 && c0 < c2) [best, step] = [c0, 0];
-      else if (c1 < c0 && c1 < c2) [best, step] = [c1, 1];
-      else [best, step] = [c2, 2];
-      total[i * stride + j] = cost.data[(i - 1) * m + j - 1]! + best;
+      const step = c0 < c1 && c0 < c2 ? 0 : c1 < c0 && c1 < c2 ? 1 : 2;
+      total[i * stride + j] = cost.data[(i - 1) * m + j - 1]! + (step === 0 ? c0 : step === 1 ? c1 : c2);
       trace[i * stride + j] = step;
     }
   }
