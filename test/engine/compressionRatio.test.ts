@@ -23,3 +23,8 @@ test("Node's own zlib would not do: it differs from Python's on many of these in
   const differing = cases.filter(({ t, n }) => deflateSync(Buffer.from(t, 'utf8')).length !== n).length;
   assert.ok(differing > 0, 'if Node ever matches reference zlib, pako is no longer needed');
 });
+
+test('the ratio is OpenAI-shaped: repetitive text is above the 2.4 threshold, ordinary text below', () => {
+  assert.ok(compressionRatio('the same words again and again '.repeat(20)) > 2.4);
+  assert.ok(compressionRatio('A short, ordinary sentence.') < 2.4);
+});
