@@ -1,0 +1,479 @@
+"""Synthetic speech for the test model: espeak-ng utterances, 30 s training windows packed from them, Whisper's
+log-mel features and Whisper-format token targets.
+
+Two stages, so that the slow part (espeak-ng + sox subprocesses) runs once and the training set is unlimited:
+
+  pool      synthesise every training phrase many times (voice, variant, speed, pitch) into one .npz
+  windows   (a library function, `WindowSampler`) packs a 30 s window from the pool: pauses, gain, noise,
+            the token target; window i is a pure function of (seed, i), so train.py builds them on the fly
+            and nothing big is stored. `dump` writes a few windows as WAV + JSON to look at.
+  heldout   held-out clips: held-out sentences spoken by held-out voice variants (never used in training)
+  selftest  checks the log-mel against OpenAI's own output and the phrase split
+
+Run with Debian's python3 (python3-numpy, python3-torch), espeak-ng and sox on PATH; see README.md.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+import phrases as phrase_table
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+TOKENIZER_DIR = os.path.join(REPO, "test", "fixtures", "reference", "tiny-random")
+MEL_FILTERS = os.path.join(REPO, "test", "fixtures", "reference", "mel_filters", "mel_80.f32")
+
+SAMPLE_RATE = 16000
+N_FFT = 400
+HOP = 160
+WINDOW_SAMPLES = 30 * SAMPLE_RATE  # 480000: Whisper's fixed 30 s input
+WINDOW_FRAMES = WINDOW_SAMPLES // HOP  # 3000 mel frames -> 1500 encoder positions
+TIME_PRECISION = 0.02  # one timestamp token step
+MAX_TIMESTAMP = 1500  # <|30.00|>
+
+# espeak-ng base voices per language (no mbrola voices: they are a separate, non-free Debian download).
+BASE_VOICES = {
+    "en": ["en-us", "en", "en-gb-scotland", "en-gb-x-rp"],
+    "de": ["de"],
+    "fr": ["fr", "fr-be"],
+    "es": ["es", "es-419"],
+}
+# Voice variants (espeak-ng-data/voices/!v). "" is the base voice itself. Held-out variants are never used
+# in training, so the held-out clips test unseen voices.
+TRAIN_VARIANTS = ["", "m1", "m2", "m3", "m5", "m6", "f1", "f2", "f3", "f5", "klatt", "klatt3", "iven", "steph"]
+HELD_OUT_VARIANTS = ["m4", "m7", "f4", "klatt2"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Tokenizer: the project's own TypeScript tokenizer, called once through node (no Python tokenizer in Debian).
+
+
+def tokenize(texts, tokenizer_dir=TOKENIZER_DIR):
+    """Token ids of each text (no special tokens), plus the special ids and the language table."""
+    script = os.path.join(HERE, "tokenize.ts")
+    result = subprocess.run(
+        ["node", "--import", "tsx", script, tokenizer_dir],
+        input=json.dumps(texts).encode("utf-8"),
+        capture_output=True,
+        cwd=REPO,  # tsx and @huggingface/tokenizers resolve from the repository's node_modules
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+class Vocabulary:
+    """Token ids for every text the windows can contain, looked up by text."""
+
+    def __init__(self, tokenizer_dir=TOKENIZER_DIR):
+        texts = set()
+        for phrase in phrase_table.training_phrases() + phrase_table.held_out_sentences():
+            # Whisper's segments start with a space; the token ids differ with and without it.
+            texts.add(" " + phrase["text"])
+            texts.add(" " + phrase["en"])
+        self.texts = sorted(texts)
+        result = tokenize(self.texts, tokenizer_dir)
+        self.ids = dict(zip(self.texts, result["ids"]))
+        self.special = result["special"]
+        self.languages = result["languages"]
+
+    def text(self, text):
+        return self.ids[" " + text]
+
+    def timestamp(self, seconds):
+        index = int(round(seconds / TIME_PRECISION))
+        return self.special["timestampBegin"] + min(max(index, 0), MAX_TIMESTAMP)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Whisper's log-mel (openai/whisper audio.py), in torch so it matches bit for bit in structure.
+
+_filters = None
+
+
+def mel_filters():
+    global _filters
+    if _filters is None:
+        _filters = torch.from_numpy(np.fromfile(MEL_FILTERS, dtype="<f4").reshape(80, N_FFT // 2 + 1))
+    return _filters
+
+
+def log_mel(audio):
+    """80 x 3000 log-mel of exactly 30 s of 16 kHz audio: periodic Hann, centred reflect-padded STFT, last
+    frame dropped, Slaney filters, log10 clamped to 8 below the maximum, then (x + 4) / 4 as Whisper does."""
+    audio = torch.as_tensor(audio, dtype=torch.float32)
+    window = torch.hann_window(N_FFT)  # periodic by default, as torch.stft in Whisper uses it
+    stft = torch.stft(audio, N_FFT, HOP, window=window, return_complex=True)
+    magnitudes = stft[..., :-1].abs() ** 2
+    mel = mel_filters() @ magnitudes
+    log_spec = torch.clamp(mel, min=1e-10).log10()
+    log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
+    return (log_spec + 4.0) / 4.0
+
+
+def pad_or_trim(audio, length=WINDOW_SAMPLES):
+    if len(audio) >= length:
+        return audio[:length]
+    return np.pad(audio, (0, length - len(audio)))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# espeak-ng utterances.
+
+
+def speak(text, voice, speed, pitch):
+    """16 kHz mono float32 audio of `text`; espeak-ng writes 22.05 kHz WAV, sox resamples it."""
+    espeak = subprocess.Popen(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
+        stdout=subprocess.PIPE,
+    )
+    sox = subprocess.run(
+        ["sox", "-t", "wav", "-", "-t", "raw", "-r", str(SAMPLE_RATE), "-e", "float", "-b", "32", "-c", "1", "-"],
+        stdin=espeak.stdout,
+        capture_output=True,
+        check=True,
+    )
+    espeak.stdout.close()
+    if espeak.wait() != 0:
+        raise RuntimeError(f"espeak-ng failed for voice {voice}: {text!r}")
+    return trim_silence(np.frombuffer(sox.stdout, dtype="<f4"))
+
+
+def trim_silence(audio, threshold=0.01):
+    """Cuts espeak's leading and trailing silence so a segment's timestamps are where the voice starts and
+    stops (the test checks segment starts to 0.1 s)."""
+    loud = np.flatnonzero(np.abs(audio) > threshold * max(np.abs(audio).max(), 1e-9))
+    if len(loud) == 0:
+        return audio[:0]
+    return audio[loud[0] : loud[-1] + 1].copy()
+
+
+def random_voice(rng, lang, variants):
+    base = BASE_VOICES[lang][rng.integers(len(BASE_VOICES[lang]))]
+    variant = variants[rng.integers(len(variants))]
+    return base + ("+" + variant if variant else "")
+
+
+def build_pool(out_path, renditions, seed, variants=TRAIN_VARIANTS, items=None, log=True):
+    """Speaks every training phrase `renditions` times with random voices, speeds and pitches, and saves all
+    utterances in one .npz (int16 audio concatenated, with offsets)."""
+    rng = np.random.default_rng(seed)
+    items = items if items is not None else phrase_table.training_phrases()
+    chunks, meta = [], []
+    started = time.time()
+    for phrase in items:
+        for _ in range(renditions):
+            voice = random_voice(rng, phrase["lang"], variants)
+            speed = int(rng.integers(130, 201))  # words per minute; espeak's default is 175
+            pitch = int(rng.integers(25, 76))  # 0-99; default 50
+            audio = speak(phrase["text"], voice, speed, pitch)
+            chunks.append(np.clip(audio * 32767, -32768, 32767).astype("<i2"))
+            meta.append({"id": phrase["id"], "lang": phrase["lang"], "text": phrase["text"], "en": phrase["en"],
+                         "voice": voice, "speed": speed, "pitch": pitch})
+    elapsed = time.time() - started
+    offsets = np.cumsum([0] + [len(c) for c in chunks])
+    np.savez(out_path, audio=np.concatenate(chunks), offsets=offsets, meta=json.dumps(meta))
+    if log:
+        seconds = offsets[-1] / SAMPLE_RATE
+        print(f"pool: {len(meta)} utterances, {seconds:.0f} s of speech, {elapsed:.1f} s "
+              f"({len(meta) / elapsed:.1f} utterances/s) -> {out_path}")
+    return elapsed
+
+
+class Pool:
+    """The synthesised utterances, grouped by language."""
+
+    def __init__(self, path):
+        data = np.load(path)
+        self.audio = data["audio"]
+        self.offsets = data["offsets"]
+        self.meta = json.loads(str(data["meta"]))
+        self.by_lang = {lang: [i for i, m in enumerate(self.meta) if m["lang"] == lang]
+                        for lang in phrase_table.LANGUAGES}
+
+    def utterance(self, index):
+        start, end = self.offsets[index], self.offsets[index + 1]
+        return self.audio[start:end].astype(np.float32) / 32768.0
+
+
+# ----------------------------------------------------------------------------------------------------------
+# 30 s windows and their Whisper targets.
+
+# How often each kind of window occurs; the rest are ordinary timestamped transcriptions.
+P_SILENT = 0.08  # no speech at all: teaches <|nospeech|> at the SOT position
+P_NO_TIMESTAMPS = 0.2  # <|notimestamps|> mode
+P_TRANSLATE = 0.3  # of non-English speech windows: task translate, English target
+P_PROMPT = 0.25  # <|startofprev|> + previous text before <|startoftranscript|>
+P_TRUNCATE = 0.35  # of timestamped windows: the last utterance runs past 30 s
+P_STOP = 0.12  # after each utterance: end the speech early (silence to the end of the window)
+MAX_TOKENS = 448
+
+
+class Window:
+    """One training example: audio, the full token sequence, and which positions are trained."""
+
+    def __init__(self, audio, tokens, trained, info):
+        self.audio = audio  # float32, exactly 30 s
+        self.tokens = tokens  # list of ids, prompt included
+        self.trained = trained  # trained[i]: tokens[i] is a loss target (predicted from tokens[:i])
+        self.info = info
+
+
+class WindowSampler:
+    """Window i is built from numpy's generator seeded with (seed, i): reproducible, any order, any count."""
+
+    def __init__(self, pool, vocab, seed):
+        self.pool = pool
+        self.vocab = vocab
+        self.seed = seed
+
+    def window(self, index):
+        rng = np.random.default_rng([self.seed, index])
+        if rng.random() < P_SILENT:
+            return self._silent(rng)
+        lang = phrase_table.LANGUAGES[rng.integers(len(phrase_table.LANGUAGES))]
+        task = "translate" if lang != "en" and rng.random() < P_TRANSLATE else "transcribe"
+        timestamps = rng.random() >= P_NO_TIMESTAMPS
+        truncate = timestamps and rng.random() < P_TRUNCATE
+        audio, placed = self._pack(rng, lang, truncate)
+        audio = self._degrade(rng, audio)
+        body = self._body(placed, task, timestamps)
+        prefix = [self.vocab.special["sot"], self.vocab.languages[lang], self.vocab.special[task]]
+        if not timestamps:
+            prefix.append(self.vocab.special["noTimestamps"])
+        prompt = self._prompt(rng, lang) if rng.random() < P_PROMPT else []
+        tokens = prompt + prefix + body + [self.vocab.special["eot"]]
+        # Trained: the language (predicted at SOT: language id), then everything after the task and
+        # <|notimestamps|>. Not trained: the prompt (as in Whisper), and the task / mode tokens, which the
+        # caller chooses and the audio cannot predict.
+        sot_at = len(prompt)
+        trained = [False] * len(tokens)
+        trained[sot_at + 1] = True
+        for i in range(sot_at + len(prefix), len(tokens)):
+            trained[i] = True
+        info = {"kind": "speech", "lang": lang, "task": task, "timestamps": timestamps, "truncated": any(cut for *_, cut in placed),
+                "prompt": len(prompt) > 0,
+                "segments": [{"start": s, "end": e, "text": self.pool.meta[u]["text"], "en": self.pool.meta[u]["en"],
+                              "voice": self.pool.meta[u]["voice"], "cut": cut} for u, s, e, cut in placed]}
+        return self._fit(Window(audio, tokens, trained, info))
+
+    def _pack(self, rng, lang, truncate):
+        """Places utterances with pauses; returns the audio and (utterance, start s, end s, cut) per utterance.
+        The first pause is mostly under 1 s because decoding allows no first timestamp after 1.0 s
+        (max_initial_timestamp); later windows of a long recording start at speech anyway."""
+        audio = np.zeros(WINDOW_SAMPLES, dtype=np.float32)
+        t = rng.uniform(0.0, 1.0) if rng.random() < 0.85 else rng.uniform(1.0, 3.0)
+        placed = []
+        while True:
+            index = self.pool.by_lang[lang][rng.integers(len(self.pool.by_lang[lang]))]
+            speech = self.pool.utterance(index) * 10 ** (rng.uniform(-6, 3) / 20)  # per-utterance level
+            start = int(round(t * SAMPLE_RATE))
+            end = start + len(speech)
+            if end > WINDOW_SAMPLES:
+                # Cut only when at least 0.3 s of it is in the window, so the start is audible.
+                if truncate and WINDOW_SAMPLES - start > 0.3 * SAMPLE_RATE and placed:
+                    audio[start:] += speech[: WINDOW_SAMPLES - start]
+                    placed.append((index, start / SAMPLE_RATE, None, True))
+                break
+            audio[start:end] += speech
+            placed.append((index, start / SAMPLE_RATE, end / SAMPLE_RATE, False))
+            if rng.random() < P_STOP and not truncate:
+                break
+            t = end / SAMPLE_RATE + rng.uniform(0.2, 2.5)
+        return audio, placed
+
+    def _degrade(self, rng, audio):
+        """Overall gain and background noise at a random signal-to-noise ratio (sometimes none)."""
+        audio = audio * 10 ** (rng.uniform(-12, 0) / 20)
+        if rng.random() < 0.75:
+            speech_rms = np.sqrt(np.mean(audio[np.abs(audio) > 1e-4] ** 2)) if np.any(np.abs(audio) > 1e-4) else 0.05
+            snr_db = rng.uniform(5, 40)
+            audio = audio + self._noise(rng, len(audio)) * speech_rms * 10 ** (-snr_db / 20)
+        return np.clip(audio, -1.0, 1.0).astype(np.float32)
+
+    @staticmethod
+    def _noise(rng, n):
+        """Unit-RMS white or pink-ish (integrated, high-passed) noise."""
+        noise = rng.standard_normal(n).astype(np.float32)
+        if rng.random() < 0.5:
+            noise = np.cumsum(noise)
+            noise -= np.convolve(noise, np.ones(401) / 401, mode="same")  # remove the random-walk drift
+        return noise / max(np.sqrt(np.mean(noise ** 2)), 1e-9)
+
+    def _body(self, placed, task, timestamps):
+        """`<|start|> text <|end|>` per utterance; a cut utterance contributes only its start timestamp, so
+        the decoder learns to stop and let the next window begin there (Whisper's seek rule)."""
+        body = []
+        for index, start, end, cut in placed:
+            meta = self.pool.meta[index]
+            text = self.vocab.text(meta["en"] if task == "translate" else meta["text"])
+            if cut:
+                body.append(self.vocab.timestamp(start))
+            elif timestamps:
+                body += [self.vocab.timestamp(start)] + text + [self.vocab.timestamp(end)]
+            else:
+                body += text
+        return body
+
+    def _prompt(self, rng, lang):
+        """`<|startofprev|>` and the text of a made-up previous window in the same language: plain text (like
+        an initial prompt) or with timestamps (as the engine passes previous segments' tokens)."""
+        candidates = self.pool.by_lang[lang]
+        tokens = [self.vocab.special["sotPrev"]]
+        with_times = rng.random() < 0.5
+        t = 0.0
+        for _ in range(rng.integers(1, 4)):
+            text = self.vocab.text(self.pool.meta[candidates[rng.integers(len(candidates))]]["text"])
+            if with_times:
+                t += rng.uniform(0.0, 2.0)
+                length = rng.uniform(1.0, 3.5)
+                tokens += [self.vocab.timestamp(t)] + text + [self.vocab.timestamp(t + length)]
+                t += length
+            else:
+                tokens += text
+        return tokens
+
+    def _silent(self, rng):
+        """No speech: silence or noise only. Usually the target is Whisper's `<|startoftranscript|>
+        <|nospeech|> <|endoftext|>` (OpenAI reads the no-speech probability at the SOT position,
+        decoding.py `probs_at_sot`). Sometimes it is the continuation the engine meets when it has forced a
+        language and task anyway: no text at all (`<|0.00|>` then end, or end after <|notimestamps|>)."""
+        level = 0.0 if rng.random() < 0.2 else 10 ** (rng.uniform(-60, -20) / 20)
+        audio = (self._noise(rng, WINDOW_SAMPLES) * level).astype(np.float32)
+        special = self.vocab.special
+        if rng.random() < 0.7:
+            tokens = [special["sot"], special["noSpeech"], special["eot"]]
+            trained = [False, True, True]
+        else:
+            lang = phrase_table.LANGUAGES[rng.integers(len(phrase_table.LANGUAGES))]
+            task = "transcribe" if rng.random() < 0.7 else "translate"
+            tokens = [special["sot"], self.vocab.languages[lang], special[task]]
+            if rng.random() < 0.5:
+                tokens += [special["noTimestamps"], special["eot"]]
+            else:
+                tokens += [self.vocab.timestamp(0.0), special["eot"]]
+            # The language after SOT is not trained here: on silence the right answer there is <|nospeech|>.
+            trained = [False, False, False] + [True] * (len(tokens) - 3)
+            trained[3] = tokens[3] != special["noTimestamps"]
+        return Window(audio.clip(-1, 1), tokens, trained, {"kind": "silent", "tokens": len(tokens)})
+
+    @staticmethod
+    def _fit(window):
+        """Drops prompt tokens from the front if the sequence exceeds the decoder's 448 positions."""
+        excess = len(window.tokens) - MAX_TOKENS
+        if excess > 0:
+            keep = [0] + list(range(1 + excess, len(window.tokens)))  # keep <|startofprev|>
+            window.tokens = [window.tokens[i] for i in keep]
+            window.trained = [window.trained[i] for i in keep]
+        return window
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Held-out clips.
+
+
+def build_held_out(out_dir, seed):
+    """One WAV per held-out sentence, spoken by a held-out voice variant, with a references.json."""
+    os.makedirs(out_dir, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    references = []
+    for sentence in phrase_table.held_out_sentences():
+        voice = random_voice(rng, sentence["lang"], HELD_OUT_VARIANTS)
+        speed, pitch = int(rng.integers(140, 191)), int(rng.integers(30, 71))
+        speech = speak(sentence["text"], voice, speed, pitch)
+        lead = rng.uniform(0.2, 0.8)
+        audio = np.concatenate([np.zeros(int(lead * SAMPLE_RATE), np.float32), speech,
+                                np.zeros(int(0.5 * SAMPLE_RATE), np.float32)])
+        name = sentence["id"] + ".wav"
+        write_wav(os.path.join(out_dir, name), audio)
+        references.append({**sentence, "file": name, "voice": voice, "speed": speed, "pitch": pitch,
+                           "start": round(lead, 3), "end": round(lead + len(speech) / SAMPLE_RATE, 3)})
+    with open(os.path.join(out_dir, "references.json"), "w", encoding="utf-8") as f:
+        json.dump(references, f, ensure_ascii=False, indent=1)
+    print(f"held-out: {len(references)} clips -> {out_dir}")
+
+
+def write_wav(path, audio):
+    """16-bit PCM mono WAV (the engine reads WAV natively)."""
+    import wave
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes(np.clip(audio * 32767, -32768, 32767).astype("<i2").tobytes())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Commands.
+
+
+def selftest():
+    """The log-mel equals OpenAI's (reference computed with openai/whisper on the JFK clip) within 1e-4, and
+    the held-out sentences only recombine training words."""
+    reference_dir = os.path.join(REPO, "test", "fixtures", "reference", "tiny-random", "reference")
+    audio = np.fromfile(os.path.join(reference_dir, "jfk_audio_16k.f32"), dtype="<f4")
+    expected = np.fromfile(os.path.join(reference_dir, "mel_window.f32"), dtype="<f4").reshape(80, 3000)
+    actual = log_mel(pad_or_trim(audio)).numpy()
+    error = float(np.abs(actual - expected).max())
+    print(f"log-mel vs openai/whisper: max abs error {error:.2e}")
+    problems = phrase_table.check_vocabulary()
+    print(f"phrases: {len(problems)} held-out words outside the training vocabulary")
+    ok = error <= 1e-4 and not problems
+    print("selftest", "passed" if ok else "FAILED")
+    return ok
+
+
+def dump(pool_path, out_dir, count, seed):
+    """Writes windows 0..count-1 as WAV + JSON (tokens, decoded info), and reports the packing speed."""
+    os.makedirs(out_dir, exist_ok=True)
+    sampler = WindowSampler(Pool(pool_path), Vocabulary(), seed)
+    started = time.time()
+    for i in range(count):
+        window = sampler.window(i)
+        log_mel(window.audio)  # timed too: training computes features on the fly
+        write_wav(os.path.join(out_dir, f"window-{i:04d}.wav"), window.audio)
+        with open(os.path.join(out_dir, f"window-{i:04d}.json"), "w", encoding="utf-8") as f:
+            json.dump({"tokens": window.tokens, "trained": window.trained, "info": window.info}, f,
+                      ensure_ascii=False)
+    elapsed = time.time() - started
+    print(f"windows: {count} in {elapsed:.1f} s ({count / elapsed:.2f} windows/s, features included) -> {out_dir}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pool", help="synthesise the utterance pool")
+    p.add_argument("--out", default=os.path.join(HERE, "data", "pool.npz"))
+    p.add_argument("--renditions", type=int, default=40, help="renditions per training phrase")
+    p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser("dump", help="write a few windows as WAV + JSON")
+    p.add_argument("--pool", default=os.path.join(HERE, "data", "pool.npz"))
+    p.add_argument("--out", default=os.path.join(HERE, "data", "windows"))
+    p.add_argument("--count", type=int, default=8)
+    p.add_argument("--seed", type=int, default=1)
+    p = sub.add_parser("heldout", help="synthesise the held-out clips")
+    p.add_argument("--out", default=os.path.join(HERE, "data", "heldout"))
+    p.add_argument("--seed", type=int, default=7)
+    sub.add_parser("selftest", help="check the log-mel and the phrase split")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    if args.command == "pool":
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        build_pool(args.out, args.renditions, args.seed)
+    elif args.command == "dump":
+        dump(args.pool, args.out, args.count, args.seed)
+    elif args.command == "heldout":
+        build_held_out(args.out, args.seed)
+    elif args.command == "selftest":
+        return 0 if selftest() else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

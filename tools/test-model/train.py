@@ -1,0 +1,341 @@
+"""Trains the small Whisper-architecture test model on synthetic windows (synth.py) and saves a Hugging Face
+checkpoint folder (config.json, model.safetensors, generation_config.json, tokenizer files) that
+`quantum-stt convert` turns into ONNX.
+
+The model is OpenAI's Whisper exactly (80 mels, two convolutions, sinusoidal encoder positions for 1500 audio
+frames, pre-norm transformer blocks, key projections without bias, learned decoder positions for 448 tokens,
+output tied to the 51865-token embedding), only narrow and shallow. Its modules carry Hugging Face's
+WhisperForConditionalGeneration names, so the state dict is the checkpoint as is.
+
+  python3 train.py --pool data/pool.npz --out data/checkpoint --steps 3000 --batch 8
+
+Seeded and deterministic on one machine (torch.use_deterministic_algorithms; windows are a function of the
+seed and their index). See README.md for the settings of the real run.
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import synth
+
+VOCAB_SIZE = 51865
+N_MELS = 80
+AUDIO_POSITIONS = 1500
+TEXT_POSITIONS = 448
+TEMPLATE_DIR = synth.TOKENIZER_DIR  # tiny-random: real v2 multilingual tokenizer and configs
+TOKENIZER_FILES = ["added_tokens.json", "merges.txt", "normalizer.json", "special_tokens_map.json",
+                   "tokenizer.json", "tokenizer_config.json", "vocab.json", "preprocessor_config.json"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The model, with Hugging Face's parameter names.
+
+
+def sinusoids(length, channels, max_timescale=10000):
+    """OpenAI's fixed encoder position embedding (model.py `sinusoids`)."""
+    log_timescale_increment = math.log(max_timescale) / (channels // 2 - 1)
+    inv_timescales = torch.exp(-log_timescale_increment * torch.arange(channels // 2))
+    scaled_time = torch.arange(length)[:, None] * inv_timescales[None, :]
+    return torch.cat([torch.sin(scaled_time), torch.cos(scaled_time)], dim=1)
+
+
+class Attention(nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.q_proj = nn.Linear(d, d)
+        self.k_proj = nn.Linear(d, d, bias=False)  # Whisper's key projection has no bias
+        self.v_proj = nn.Linear(d, d)
+        self.out_proj = nn.Linear(d, d)
+
+    def forward(self, x, source=None, causal=False):
+        source = x if source is None else source
+        b, t, d = x.shape
+        h = self.heads
+        q = self.q_proj(x).view(b, t, h, d // h).transpose(1, 2) * (d // h) ** -0.5
+        k = self.k_proj(source).view(b, -1, h, d // h).transpose(1, 2)
+        v = self.v_proj(source).view(b, -1, h, d // h).transpose(1, 2)
+        scores = q @ k.transpose(-1, -2)
+        if causal:
+            mask = torch.ones(t, t, dtype=torch.bool).triu(1)
+            scores = scores.masked_fill(mask, float("-inf"))
+        out = scores.softmax(dim=-1) @ v
+        return self.out_proj(out.transpose(1, 2).reshape(b, t, d))
+
+
+class Layer(nn.Module):
+    """A pre-norm block; with cross-attention for the decoder."""
+
+    def __init__(self, d, heads, ffn, cross):
+        super().__init__()
+        self.self_attn = Attention(d, heads)
+        self.self_attn_layer_norm = nn.LayerNorm(d)
+        if cross:
+            self.encoder_attn = Attention(d, heads)
+            self.encoder_attn_layer_norm = nn.LayerNorm(d)
+        self.fc1 = nn.Linear(d, ffn)
+        self.fc2 = nn.Linear(ffn, d)
+        self.final_layer_norm = nn.LayerNorm(d)
+
+    def forward(self, x, audio=None, causal=False):
+        x = x + self.self_attn(self.self_attn_layer_norm(x), causal=causal)
+        if audio is not None:
+            x = x + self.encoder_attn(self.encoder_attn_layer_norm(x), source=audio)
+        return x + self.fc2(F.gelu(self.fc1(self.final_layer_norm(x))))  # exact (erf) GELU, as HF "gelu"
+
+
+class Encoder(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        d = dims["d_model"]
+        self.conv1 = nn.Conv1d(N_MELS, d, kernel_size=3, padding=1)
+        self.conv2 = nn.Conv1d(d, d, kernel_size=3, stride=2, padding=1)
+        self.embed_positions = nn.Embedding(AUDIO_POSITIONS, d)
+        self.embed_positions.weight.data.copy_(sinusoids(AUDIO_POSITIONS, d))
+        self.embed_positions.weight.requires_grad_(False)  # fixed in Whisper; stored because HF stores it
+        self.layers = nn.ModuleList(
+            Layer(d, dims["encoder_attention_heads"], dims["encoder_ffn_dim"], cross=False)
+            for _ in range(dims["encoder_layers"]))
+        self.layer_norm = nn.LayerNorm(d)
+
+    def forward(self, mel):
+        x = F.gelu(self.conv1(mel))
+        x = F.gelu(self.conv2(x)).transpose(1, 2)
+        x = x + self.embed_positions.weight
+        for layer in self.layers:
+            x = layer(x)
+        return self.layer_norm(x)
+
+
+class Decoder(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        d = dims["d_model"]
+        self.embed_tokens = nn.Embedding(VOCAB_SIZE, d)
+        self.embed_positions = nn.Embedding(TEXT_POSITIONS, d)
+        self.layers = nn.ModuleList(
+            Layer(d, dims["decoder_attention_heads"], dims["decoder_ffn_dim"], cross=True)
+            for _ in range(dims["decoder_layers"]))
+        self.layer_norm = nn.LayerNorm(d)
+
+    def forward(self, tokens, audio):
+        x = self.embed_tokens(tokens) + self.embed_positions.weight[: tokens.shape[1]]
+        for layer in self.layers:
+            x = layer(x, audio=audio, causal=True)
+        return self.layer_norm(x)
+
+
+class WhisperModel(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.encoder = Encoder(dims)
+        self.decoder = Decoder(dims)
+
+
+class Whisper(nn.Module):
+    """WhisperForConditionalGeneration's layout: `model.encoder.*`, `model.decoder.*`; proj_out is tied to
+    the token embedding and, as transformers does, not stored."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+        self.model = WhisperModel(dims)
+        self.apply(self._init)
+        self.model.encoder.embed_positions.weight.data.copy_(sinusoids(AUDIO_POSITIONS, dims["d_model"]))
+
+    @staticmethod
+    def _init(module):
+        # transformers' WhisperPreTrainedModel init: normal(0, 0.02) for linear, conv and embedding weights.
+        if isinstance(module, (nn.Linear, nn.Conv1d, nn.Embedding)):
+            module.weight.data.normal_(0.0, 0.02)
+            if getattr(module, "bias", None) is not None:
+                module.bias.data.zero_()
+
+    def hidden(self, mel, tokens):
+        return self.model.decoder(tokens, self.model.encoder(mel))
+
+    def logits(self, hidden):
+        return hidden @ self.model.decoder.embed_tokens.weight.T
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Batches.
+
+
+def make_batch(windows):
+    """Mel features, decoder inputs, labels and the loss mask, padded to the longest sequence."""
+    mel = torch.stack([synth.log_mel(w.audio) for w in windows])
+    length = max(len(w.tokens) for w in windows) - 1
+    inputs = torch.zeros(len(windows), length, dtype=torch.long)
+    labels = torch.zeros(len(windows), length, dtype=torch.long)
+    mask = torch.zeros(len(windows), length, dtype=torch.bool)
+    for row, w in enumerate(windows):
+        n = len(w.tokens) - 1
+        inputs[row, :n] = torch.tensor(w.tokens[:-1])
+        labels[row, :n] = torch.tensor(w.tokens[1:])
+        mask[row, :n] = torch.tensor(w.trained[1:])  # trained[i]: tokens[i] is predicted from tokens[:i]
+    return mel, inputs, labels, mask
+
+
+def loss_of(model, batch):
+    mel, inputs, labels, mask = batch
+    hidden = model.hidden(mel, inputs)
+    # Logits only where a target is trained: the 51865-way projection is a large share of the work.
+    logits = model.logits(hidden[mask])
+    return F.cross_entropy(logits, labels[mask])
+
+
+def learning_rate(step, peak, warmup, total):
+    """Linear warmup, then cosine decay to a tenth of the peak."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Saving a Hugging Face checkpoint.
+
+
+def write_safetensors(path, tensors, dtype):
+    """safetensors by hand (Debian has no safetensors package): 8-byte little-endian header length, JSON
+    header {name: {dtype, shape, data_offsets}}, padded with spaces to 8 bytes, then raw little-endian data."""
+    torch_dtype, code = {"float32": (torch.float32, "F32"), "float16": (torch.float16, "F16")}[dtype]
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        data = tensors[name].detach().to(torch_dtype).contiguous().numpy().astype(
+            "<f4" if code == "F32" else "<f2").tobytes()
+        header[name] = {"dtype": code, "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = {"format": "pt"}
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+def save_checkpoint(model, out_dir, dtype="float32", extra=None):
+    """config.json (tiny-random's with this model's dims), model.safetensors, generation_config.json, and the
+    tokenizer files, in Hugging Face's layout."""
+    os.makedirs(out_dir, exist_ok=True)
+    write_safetensors(os.path.join(out_dir, "model.safetensors"), model.state_dict(), dtype)
+    with open(os.path.join(TEMPLATE_DIR, "config.json")) as f:
+        config = json.load(f)
+    config.update(model.dims)
+    config.update({"_name_or_path": "quantum-stt-test-model", "num_hidden_layers": model.dims["encoder_layers"],
+                   "torch_dtype": dtype, "vocab_size": VOCAB_SIZE, "num_mel_bins": N_MELS,
+                   "max_source_positions": AUDIO_POSITIONS, "max_target_positions": TEXT_POSITIONS})
+    write_json(os.path.join(out_dir, "config.json"), config)
+    with open(os.path.join(TEMPLATE_DIR, "generation_config.json")) as f:
+        generation = json.load(f)
+    # No alignment study yet: OpenAI's default when a model names none is every head of the upper half of
+    # the decoder layers (model.py `alignment_heads`); a later step can pick the heads that track time best.
+    layers, heads = model.dims["decoder_layers"], model.dims["decoder_attention_heads"]
+    generation["alignment_heads"] = [[layer, head] for layer in range(layers // 2, layers) for head in range(heads)]
+    write_json(os.path.join(out_dir, "generation_config.json"), generation)
+    for name in TOKENIZER_FILES:
+        shutil.copyfile(os.path.join(TEMPLATE_DIR, name), os.path.join(out_dir, name))
+    if extra is not None:
+        write_json(os.path.join(out_dir, "training.json"), extra)
+
+
+def write_json(path, value):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Training.
+
+
+def train(args):
+    torch.manual_seed(args.seed)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(args.threads)
+    dims = {"d_model": args.d_model, "encoder_layers": args.layers, "decoder_layers": args.layers,
+            "encoder_attention_heads": args.heads, "decoder_attention_heads": args.heads,
+            "encoder_ffn_dim": 4 * args.d_model, "decoder_ffn_dim": 4 * args.d_model}
+    model = Whisper(dims)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, dims {dims}")
+    # No weight decay on biases, norms and embeddings, as usual for transformers.
+    decay = [p for n, p in model.named_parameters() if p.requires_grad and p.dim() >= 2 and "embed" not in n]
+    rest = [p for n, p in model.named_parameters() if p.requires_grad and not (p.dim() >= 2 and "embed" not in n)]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}],
+                                  lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
+    sampler = synth.WindowSampler(synth.Pool(args.pool), synth.Vocabulary(), args.seed)
+    started = time.time()
+    data_seconds = 0.0
+    history = []
+    for step in range(args.steps):
+        t0 = time.time()
+        batch = make_batch([sampler.window(step * args.batch + i) for i in range(args.batch)])
+        data_seconds += time.time() - t0
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, args.lr, args.warmup, args.steps)
+        loss = loss_of(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        history.append(loss.item())
+        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
+            elapsed = time.time() - started
+            recent = history[-args.log_every:]
+            print(f"step {step + 1}/{args.steps} loss {sum(recent) / len(recent):.3f} "
+                  f"lr {optimizer.param_groups[0]['lr']:.2e} {elapsed:.0f} s "
+                  f"({(step + 1) / elapsed:.3f} steps/s, {(step + 1) * args.batch / elapsed:.2f} windows/s, "
+                  f"data {100 * data_seconds / elapsed:.0f}%)", flush=True)
+        if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < args.steps:
+            save_checkpoint(model, args.out, "float32")
+    elapsed = time.time() - started
+    summary = {"steps": args.steps, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
+               "dims": dims, "seconds": round(elapsed, 1), "threads": args.threads,
+               "final_loss": sum(history[-args.log_every:]) / len(history[-args.log_every:])}
+    save_checkpoint(model, args.out, "float32", summary)
+    if args.fp16_out:
+        save_checkpoint(model, args.fp16_out, "float16", summary)
+    print(f"saved {args.out}" + (f" and {args.fp16_out} (fp16)" if args.fp16_out else "")
+          + f"; {elapsed:.0f} s training")
+    return summary
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser.add_argument("--pool", default=os.path.join(here, "data", "pool.npz"))
+    parser.add_argument("--out", default=os.path.join(here, "data", "checkpoint"))
+    parser.add_argument("--fp16-out", default=None, help="also save an fp16 copy here (the fixture)")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--d-model", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=3, help="encoder and decoder layers each")
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--log-every", type=int, default=10)
+    parser.add_argument("--save-every", type=int, default=500)
+    train(parser.parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
