@@ -12,7 +12,7 @@ import {
 import { SttError } from './errors';
 import { detectLanguage } from './languageDetection';
 import { buildLogitFilters, suppressedTokens } from './logitFilters';
-import { HOP_LENGTH, SAMPLE_RATE_HZ, WholePaddedMel, WINDOW_FRAMES } from './mel';
+import { HOP_LENGTH, SAMPLE_RATE_HZ, WholePaddedMel, WINDOW_FRAMES, type LogMel } from './mel';
 import type { RunOptions } from './options';
 import type { WhisperRuntime } from './runtime';
 import { SeededRandom, sampleAtTemperature } from './sampling';
@@ -86,7 +86,7 @@ export async function transcribeSamples(
       const timeOffsetSec = (seek * HOP_LENGTH) / SAMPLE_RATE_HZ;
       const segmentSize = Math.min(WINDOW_FRAMES, contentFrames - seek, clipEnd - seek);
       const result = await decoder.decode(
-        melWindow(mel, seek, segmentSize),
+        windowOf(mel, seek, segmentSize),
         allTokens.slice(promptResetSince),
         hooks.signal,
       );
@@ -255,7 +255,7 @@ async function chooseLanguage(
   }
   throwIfAborted(signal);
   // OpenAI detects on the first 3000 frames of the whole-padded mel: the padding's silence included, not zeros.
-  const features = await runtime.encode(melWindow(mel, 0, WINDOW_FRAMES), 1);
+  const features = await runtime.encode(windowOf(mel, 0, WINDOW_FRAMES), 1);
   const [detection] = await detectLanguage(runtime, features, tokenizer);
   return { language: detection!.language, languageProbability: detection!.probability };
 }
@@ -318,14 +318,18 @@ function isSilence(result: DecodedSequence, options: RunOptions): boolean {
 }
 
 /** Frames [seek, seek + size) of the mel, zero-padded to one window, as OpenAI's `pad_or_trim` of the slice. */
-export function melWindow(mel: WholePaddedMel, seek: number, size: number): Float32Array {
-  const frames = mel.frames(seek, size);
-  if (size === WINDOW_FRAMES) return frames.data;
+export function melWindow(mel: LogMel, seek: number, size: number): Float32Array {
   const window = new Float32Array(mel.nMels * WINDOW_FRAMES);
   for (let bin = 0; bin < mel.nMels; bin++) {
-    window.set(frames.data.subarray(bin * size, (bin + 1) * size), bin * WINDOW_FRAMES);
+    const from = bin * mel.nFrames + seek;
+    window.set(mel.data.subarray(from, from + size), bin * WINDOW_FRAMES);
   }
   return window;
+}
+
+/** The same from a whole-padded mel computed on demand: only the window's frames are ever held. */
+function windowOf(mel: WholePaddedMel, seek: number, size: number): Float32Array {
+  return melWindow(mel.frames(seek, size), 0, size);
 }
 
 export interface SegmentPiece {
