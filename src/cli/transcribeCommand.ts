@@ -27,7 +27,23 @@ interface TranscribeFlags {
   readonly ffmpeg?: string;
   readonly outDir?: string;
   readonly overwrite?: boolean;
-  readonly prompt?: string;
+  readonly initialPrompt?: string;
+  readonly temperature?: number[];
+  readonly compressionRatioThreshold?: number;
+  readonly logprobThreshold?: number;
+  /**
+   * --no-speech-threshold: commander reads any --no-X as the negation of --X, so the value lands here, and
+   * `true` (the negation's default) when the flag is absent.
+   */
+  readonly speechThreshold: number | true;
+  readonly conditionOnPreviousText: boolean;
+  readonly beams?: number;
+  readonly bestOf?: number;
+  readonly patience?: number;
+  readonly lengthPenalty?: number;
+  readonly seed?: number;
+  readonly clipTimestamps?: number[];
+  readonly maxNewTokens?: number;
   readonly dtype?: string;
   readonly encoderDtype?: string;
   readonly decoderDtype?: string;
@@ -99,7 +115,19 @@ async function runTranscribe(paths: readonly string[], flags: TranscribeFlags): 
       language: flags.language,
       task: flags.task,
       timestamps: flags.timestamps,
-      initialPrompt: flags.prompt,
+      initialPrompt: flags.initialPrompt,
+      temperatures: flags.temperature,
+      compressionRatioThreshold: flags.compressionRatioThreshold,
+      logprobThreshold: flags.logprobThreshold,
+      noSpeechThreshold: flags.speechThreshold === true ? undefined : flags.speechThreshold,
+      conditionOnPreviousText: flags.conditionOnPreviousText,
+      beams: flags.beams,
+      bestOf: flags.bestOf,
+      patience: flags.patience,
+      lengthPenalty: flags.lengthPenalty,
+      seed: flags.seed,
+      clipTimestamps: flags.clipTimestamps,
+      maxNewTokens: flags.maxNewTokens,
     };
     // One file failing is reported and the batch goes on; only a cancel stops it.
     const failures: unknown[] = [];
@@ -152,6 +180,17 @@ function parseChannel(value: string): ChannelSelection {
   return Number(value);
 }
 
+/** Numbers only; their ranges are checked with every other option in the engine's resolveRunOptions. */
+function parseNumber(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) throw new InvalidArgumentError('Use a number.');
+  return number;
+}
+
+function parseNumberList(value: string): number[] {
+  return value.split(',').map(parseNumber);
+}
+
 export function addTranscribeCommand(program: Command): void {
   program
     .command('transcribe')
@@ -181,7 +220,52 @@ export function addTranscribeCommand(program: Command): void {
     .option('--ffmpeg <path>', 'ffmpeg executable (or its folder) for formats the built-in decoders lack')
     .option('--out-dir <dir>', "output folder (default: each file's folder)")
     .option('--overwrite', 'replace existing output files')
-    .option('--prompt <text>', 'text to condition the first window on (names, spellings)')
+    .option('--prompt, --initial-prompt <text>', 'text to condition the first window on (names, spellings)')
+    .option(
+      '--temperature <list>',
+      'temperatures tried in turn per window (default 0,0.2,0.4,0.6,0.8,1)',
+      parseNumberList,
+    )
+    .option(
+      '--compression-ratio-threshold <n>',
+      'retry a window whose text compresses better (default 2.4)',
+      parseNumber,
+    )
+    .option(
+      '--logprob-threshold <n>',
+      'retry a window with a lower average log-probability (default -1)',
+      parseNumber,
+    )
+    .option(
+      '--no-speech-threshold <n>',
+      'skip a window more likely silence than this (default 0.6)',
+      parseNumber,
+    )
+    .option('--condition-on-previous-text', 'prompt each window with the text before it (default)', true)
+    .option('--no-condition-on-previous-text', 'decode each window without the text before it')
+    .option('--beams <n>', 'beam search width at temperature 0 (default 1: greedy)', parseNumber)
+    .option(
+      '--best-of <n>',
+      'samples per window above temperature 0, the most likely kept (default 1)',
+      parseNumber,
+    )
+    .option('--patience <n>', 'beam search: collect round(beams × patience) finished candidates', parseNumber)
+    .option(
+      '--length-penalty <n>',
+      'rank candidates by logprob / ((5 + length) / 6) ** n (default: / length)',
+      parseNumber,
+    )
+    .option(
+      '--seed <n>',
+      'seed of the sampling generator (default 0): the same seed repeats a run',
+      parseNumber,
+    )
+    .option(
+      '--clip-timestamps <list>',
+      'seconds start,end,start,end,… to transcribe (odd count: to the end)',
+      parseNumberList,
+    )
+    .option('--max-new-tokens <n>', 'most tokens per window (default 224)', parseNumber)
     .option('--dtype <dtype>', 'weight format of both parts (fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4)')
     .option('--encoder-dtype <dtype>', 'weight format of the encoder')
     .option('--decoder-dtype <dtype>', 'weight format of the decoder')

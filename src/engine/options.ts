@@ -65,13 +65,6 @@ export interface RunOptions {
   readonly seed: number;
   /** Seconds [start, end, start, end, …] to transcribe; an odd count runs to the end. Empty: everything. */
   readonly clipTimestamps: readonly number[];
-  /** `sequential`: OpenAI's seek loop (accuracy first); `chunked`: overlapping chunks in batches (speed). */
-  readonly longForm: 'sequential' | 'chunked';
-  readonly chunkLengthSec: number;
-  /** Overlap on each side of a chunk; undefined: chunkLengthSec / 6, as transformers. */
-  readonly strideSec: number | undefined;
-  /** Chunks decoded together in one encoder and decoder batch. */
-  readonly batchSize: number;
 }
 
 const silentLogger: EngineLogger = { info: () => undefined, warn: () => undefined };
@@ -105,10 +98,6 @@ export function engineDefaults(): { readonly load: LoadOptions; readonly run: Ru
       bestOf: 1,
       seed: 0,
       clipTimestamps: [],
-      longForm: 'sequential',
-      chunkLengthSec: 30,
-      strideSec: undefined,
-      batchSize: 1,
     },
   };
 }
@@ -157,7 +146,6 @@ export function resolveRunOptions(given: Partial<RunOptions> = {}): RunOptions {
   const whole = (value: number) => Number.isInteger(value) && value >= 1;
   checkNumber('beams', options.beams, whole);
   checkNumber('bestOf', options.bestOf, whole);
-  checkNumber('batchSize', options.batchSize, whole);
   checkNumber('patience', options.patience, (value) => value > 0 && Math.round(options.beams * value) > 0);
   checkNumber('lengthPenalty', options.lengthPenalty, (value) => value >= 0 && value <= 1);
   checkNumber('seed', options.seed, (value) => Number.isInteger(value) && value >= 0 && value < 2 ** 32);
@@ -168,15 +156,6 @@ export function resolveRunOptions(given: Partial<RunOptions> = {}): RunOptions {
       throw usage(`clipTimestamps must not decrease: ${options.clipTimestamps.join(',')}`);
     }
   });
-  if (options.longForm !== 'sequential' && options.longForm !== 'chunked') {
-    throw usage(`longForm must be "sequential" or "chunked", not "${String(options.longForm)}"`);
-  }
-  checkNumber('chunkLengthSec', options.chunkLengthSec, (value) => value > 0 && value <= 30);
-  checkNumber(
-    'strideSec',
-    options.strideSec ?? null,
-    (value) => value >= 0 && 2 * value < options.chunkLengthSec,
-  );
   if (options.suppressTokens !== 'nonSpeech') {
     if (!options.suppressTokens.every((token) => Number.isInteger(token) && token >= 0)) {
       throw usage('suppressTokens must be "nonSpeech" or a list of token ids');

@@ -31,6 +31,8 @@ test('--format json writes the Transcript JSON; progress goes to stderr as lines
     modelDir,
     '--language',
     'en',
+    '--temperature',
+    '0',
     '--format',
     'json',
     '--out-dir',
@@ -53,6 +55,53 @@ test('--format json writes the Transcript JSON; progress goes to stderr as lines
     reference.result.segments.map((segment) => segment.tokens),
   );
   assert.equal(transcript.language, 'en');
+});
+
+test('decoding flags reach the engine: beam search reproduces OpenAI, fallback thresholds, range checks', () => {
+  const libri = join(root, 'test', 'fixtures', 'audio', 'wenet_librispeech-1995-1837-0001.wav');
+  const common = [
+    '--model',
+    modelDir,
+    '--language',
+    'en',
+    '--out-dir',
+    outDir,
+    '--provider',
+    'cpu',
+    '--overwrite',
+  ];
+  const beam = cli(libri, ...common, '--temperature', '0', '--beams', '5', '--no-condition-on-previous-text');
+  assert.equal(beam.status, 0, beam.stderr);
+  const read = () =>
+    parseTranscript(
+      JSON.parse(readFileSync(join(outDir, `${libri.split('/').pop()!}.transcript.json`), 'utf8')),
+    );
+  const reference = JSON.parse(
+    readFileSync(join(root, 'test/fixtures/reference/tiny-random/transcribe/libri_en_beam5.json'), 'utf8'),
+  ) as { result: { segments: { tokens: number[] }[] } };
+  assert.deepEqual(
+    read().segments.map((segment) => segment.tokens),
+    reference.result.segments.map((segment) => segment.tokens),
+  );
+  const fallback = cli(
+    libri,
+    ...common,
+    '--temperature',
+    '0,0.6',
+    '--logprob-threshold',
+    '-1',
+    '--no-speech-threshold',
+    '0.9',
+    '--seed',
+    '3',
+    '--max-new-tokens',
+    '20',
+  );
+  assert.equal(fallback.status, 0, fallback.stderr);
+  assert.ok(read().segments.every((segment) => segment.temperature === 0.6));
+  const wrong = cli(libri, ...common, '--no-speech-threshold', '2');
+  assert.notEqual(wrong.status, 0);
+  assert.match(wrong.stderr, /noSpeechThreshold 2 is out of range/);
 });
 
 test('--timestamps none --format txt writes the text of one segment', () => {
