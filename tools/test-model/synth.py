@@ -379,7 +379,8 @@ class WindowSampler:
 
 
 def build_held_out(out_dir, seed):
-    """One WAV per held-out sentence, spoken by a held-out voice variant, with a references.json."""
+    """One WAV per held-out sentence, spoken by a held-out voice variant, plus long-form recordings, with a
+    references.json (text, English translation, voice, speech start and end)."""
     os.makedirs(out_dir, exist_ok=True)
     rng = np.random.default_rng(seed)
     references = []
@@ -394,9 +395,38 @@ def build_held_out(out_dir, seed):
         write_wav(os.path.join(out_dir, name), audio)
         references.append({**sentence, "file": name, "voice": voice, "speed": speed, "pitch": pitch,
                            "start": round(lead, 3), "end": round(lead + len(speech) / SAMPLE_RATE, 3)})
+    references += build_long_form(out_dir, rng)
     with open(os.path.join(out_dir, "references.json"), "w", encoding="utf-8") as f:
         json.dump(references, f, ensure_ascii=False, indent=1)
     print(f"held-out: {len(references)} clips -> {out_dir}")
+
+
+def build_long_form(out_dir, rng, per_language=1, min_seconds=60, max_seconds=150):
+    """Long recordings (60-150 s) per language: held-out sentences in random order, one held-out voice per
+    recording, pauses of 0.4-2.0 s; the references list every segment's text, translation and start."""
+    references = []
+    for lang in phrase_table.LANGUAGES:
+        sentences = [s for s in phrase_table.held_out_sentences() if s["lang"] == lang]
+        for k in range(per_language):
+            voice = random_voice(rng, lang, HELD_OUT_VARIANTS)
+            target = rng.uniform(min_seconds, max_seconds)
+            parts, segments, t = [], [], 0.0
+            while t < target - 5:
+                sentence = sentences[rng.integers(len(sentences))]
+                pause = rng.uniform(0.4, 2.0)
+                speech = speak(sentence["text"], voice, int(rng.integers(140, 191)), int(rng.integers(30, 71)))
+                parts += [np.zeros(int(pause * SAMPLE_RATE), np.float32), speech]
+                t += pause
+                segments.append({"id": sentence["id"], "text": sentence["text"], "en": sentence["en"],
+                                 "start": round(t, 3), "end": round(t + len(speech) / SAMPLE_RATE, 3)})
+                t += len(speech) / SAMPLE_RATE
+            parts.append(np.zeros(SAMPLE_RATE, np.float32))
+            name = f"long-{lang}-{k:02d}.wav"
+            write_wav(os.path.join(out_dir, name), np.concatenate(parts))
+            references.append({"id": f"long-{lang}-{k:02d}", "lang": lang, "file": name, "voice": voice,
+                               "text": " ".join(s["text"] for s in segments),
+                               "en": " ".join(s["en"] for s in segments), "segments": segments})
+    return references
 
 
 def write_wav(path, audio):

@@ -281,6 +281,7 @@ def train(args):
                                   lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
     sampler = synth.WindowSampler(synth.Pool(args.pool), synth.Vocabulary(), args.seed)
     started = time.time()
+    cpu_started = time.process_time()  # CPU seconds tell the cost apart from waiting on a busy machine
     data_seconds = 0.0
     history = []
     for step in range(args.steps):
@@ -301,7 +302,8 @@ def train(args):
             print(f"step {step + 1}/{args.steps} loss {sum(recent) / len(recent):.3f} "
                   f"lr {optimizer.param_groups[0]['lr']:.2e} {elapsed:.0f} s "
                   f"({(step + 1) / elapsed:.3f} steps/s, {(step + 1) * args.batch / elapsed:.2f} windows/s, "
-                  f"data {100 * data_seconds / elapsed:.0f}%)", flush=True)
+                  f"data {100 * data_seconds / elapsed:.0f}%, "
+                  f"{(time.process_time() - cpu_started) / ((step + 1) * args.batch):.2f} CPU s/window)", flush=True)
         if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < args.steps:
             save_checkpoint(model, args.out, "float32")
     elapsed = time.time() - started
@@ -314,6 +316,42 @@ def train(args):
     print(f"saved {args.out}" + (f" and {args.fp16_out} (fp16)" if args.fp16_out else "")
           + f"; {elapsed:.0f} s training")
     return summary
+
+
+def parity_dump(checkpoint_dir, pool, out_dir, seed=1, index=0):
+    """Writes mel.f32, tokens.json and logits.f32 of one window for check_onnx.ts, from a saved checkpoint:
+    proves the converted ONNX model computes what this PyTorch model computes."""
+    with open(os.path.join(checkpoint_dir, "config.json")) as f:
+        config = json.load(f)
+    dims = {key: config[key] for key in ("d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads",
+                                         "decoder_attention_heads", "encoder_ffn_dim", "decoder_ffn_dim")}
+    model = Whisper(dims)
+    model.load_state_dict(read_safetensors(os.path.join(checkpoint_dir, "model.safetensors")))
+    window = synth.WindowSampler(synth.Pool(pool), synth.Vocabulary(), seed).window(index)
+    mel = synth.log_mel(window.audio)
+    with torch.no_grad():
+        logits = model.logits(model.hidden(mel[None], torch.tensor([window.tokens])))[0]
+    os.makedirs(out_dir, exist_ok=True)
+    mel.numpy().astype("<f4").tofile(os.path.join(out_dir, "mel.f32"))
+    logits.numpy().astype("<f4").tofile(os.path.join(out_dir, "logits.f32"))
+    write_json(os.path.join(out_dir, "tokens.json"), window.tokens)
+    print(f"parity dump: window {index}, {len(window.tokens)} tokens -> {out_dir}")
+
+
+def read_safetensors(path):
+    """The inverse of write_safetensors (F32 and F16), as float32 tensors."""
+    with open(path, "rb") as f:
+        length = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(length))
+        data = f.read()
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = entry["data_offsets"]
+        array = np.frombuffer(data[start:end], dtype={"F32": "<f4", "F16": "<f2"}[entry["dtype"]])
+        tensors[name] = torch.from_numpy(array.astype(np.float32).reshape(entry["shape"]))
+    return tensors
 
 
 def main(argv=None):
@@ -333,7 +371,14 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--log-every", type=int, default=10)
     parser.add_argument("--save-every", type=int, default=500)
-    train(parser.parse_args(argv))
+    parser.add_argument("--parity-dump", metavar="DIR", default=None,
+                        help="do not train: load --out and write one window's mel, tokens and logits to DIR")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.parity_dump:
+        parity_dump(args.out, args.pool, args.parity_dump, args.seed)
+    else:
+        train(args)
     return 0
 
 
