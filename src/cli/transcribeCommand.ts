@@ -204,8 +204,11 @@ export function addTranscribeCommand(program: Command): void {
         .default('transcribe'),
     )
     .addOption(
-      new Option('--timestamps <mode>', 'segment: timed segments; none: text only')
-        .choices(['none', 'segment'])
+      new Option(
+        '--timestamps <mode>',
+        'segment: timed segments; word: also timed words (needs a --timestamped model); none: text only',
+      )
+        .choices(['none', 'segment', 'word'])
         .default('segment'),
     )
     .option('--format <list>', `output formats, comma-separated (${cliFormats.join(', ')})`, parseFormats, [

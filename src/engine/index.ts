@@ -57,7 +57,7 @@ export async function loadModel(dir: string, options: Partial<LoadOptions> = {})
   const folder = resolveModelFolder(dir, loadOptions.dtype);
   const tokenizer = WhisperTokenizer.fromFolder(dir);
   const runtime = await WhisperRuntime.open(folder, loadOptions);
-  const parts = { runtime, tokenizer };
+  const parts = { runtime, tokenizer, modelDir: dir };
   return {
     dir,
     dims: folder.dims,

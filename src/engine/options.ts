@@ -29,8 +29,12 @@ export interface RunOptions {
   /** A language code (`en`, `de`, …) or `auto` to detect it from the first 30 s. */
   readonly language: string;
   readonly task: 'transcribe' | 'translate';
-  /** `segment`: Whisper's timestamp tokens cut the text into timed segments; `none`: one segment per window. */
-  readonly timestamps: 'segment' | 'none';
+  /**
+   * `segment`: Whisper's timestamp tokens cut the text into timed segments; `word`: the same, plus each
+   * segment's words timed from cross-attention (OpenAI's word_timestamps; needs a `--timestamped` model);
+   * `none`: one segment per window.
+   */
+  readonly timestamps: 'segment' | 'word' | 'none';
   /** Text the first window is conditioned on, e.g. names and spellings (OpenAI's initial_prompt). */
   readonly initialPrompt: string | undefined;
   /** Feed each window's text to the next as a prompt (OpenAI's condition_on_previous_text). */
@@ -132,8 +136,8 @@ export function resolveRunOptions(given: Partial<RunOptions> = {}): RunOptions {
   if (options.task !== 'transcribe' && options.task !== 'translate') {
     throw usage(`task must be "transcribe" or "translate", not "${String(options.task)}"`);
   }
-  if (options.timestamps !== 'segment' && options.timestamps !== 'none') {
-    throw usage(`timestamps must be "segment" or "none", not "${String(options.timestamps)}"`);
+  if (!['segment', 'word', 'none'].includes(options.timestamps)) {
+    throw usage(`timestamps must be "segment", "word" or "none", not "${String(options.timestamps)}"`);
   }
   checkNumber('maxInitialTimestampSec', options.maxInitialTimestampSec, (value) => value >= 0);
   checkNumber('noSpeechThreshold', options.noSpeechThreshold, (value) => value >= 0 && value <= 1);

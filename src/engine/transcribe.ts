@@ -1,4 +1,5 @@
-import { TRANSCRIPT_SCHEMA, type Segment, type Transcript } from '../transcript/result';
+import { TRANSCRIPT_SCHEMA, type Segment, type Transcript, type WordTiming } from '../transcript/result';
+import { readAlignmentHeads, timeWindowWords, type AlignmentHead } from './alignment';
 import { compressionRatio } from './compressionRatio';
 import { BeamSearchSelector } from './beam';
 import {
@@ -14,8 +15,9 @@ import { detectLanguage } from './languageDetection';
 import { buildLogitFilters, suppressedTokens } from './logitFilters';
 import { HOP_LENGTH, SAMPLE_RATE_HZ, WholePaddedMel, WINDOW_FRAMES, type LogMel } from './mel';
 import type { RunOptions } from './options';
-import type { WhisperRuntime } from './runtime';
+import type { AudioFeatures, WhisperRuntime } from './runtime';
 import { SeededRandom, sampleAtTemperature } from './sampling';
+import { speechEndSec } from './timing';
 import type { WhisperTokenizer } from './tokenizer';
 
 /**
@@ -40,6 +42,8 @@ export interface TranscribeHooks {
 export interface EngineParts {
   readonly runtime: WhisperRuntime;
   readonly tokenizer: WhisperTokenizer;
+  /** The model folder: word timing reads its alignment heads (generation_config.json) from there. */
+  readonly modelDir: string;
 }
 
 /** One window's accepted decoding: the best candidate at the temperature that passed (or the last one). */
@@ -75,6 +79,9 @@ export async function transcribeSamples(
     windowPlanner(parts, options, language, timePrecisionSec),
   );
   const text = tokenizer.textAssembler();
+  const wordTiming = options.timestamps === 'word' ? wordTimer(parts, options, language) : null;
+  // OpenAI's last_speech_timestamp: where the words of the windows so far ended.
+  let lastSpeechSec = 0;
 
   const segments: Segment[] = [];
   const allTokens =
@@ -85,11 +92,8 @@ export async function transcribeSamples(
       throwIfAborted(hooks.signal);
       const timeOffsetSec = (seek * HOP_LENGTH) / SAMPLE_RATE_HZ;
       const segmentSize = Math.min(WINDOW_FRAMES, contentFrames - seek, clipEnd - seek);
-      const result = await decoder.decode(
-        windowOf(mel, seek, segmentSize),
-        allTokens.slice(promptResetSince),
-        hooks.signal,
-      );
+      const features = await runtime.encode(windowOf(mel, seek, segmentSize), 1);
+      const result = await decoder.decode(features, allTokens.slice(promptResetSince), hooks.signal);
       const previousSeek = seek;
       if (isSilence(result, options)) {
         seek += segmentSize;
@@ -100,8 +104,20 @@ export async function transcribeSamples(
           framesPerTimestamp: inputStride,
         });
         seek += cut.advanceFrames;
-        for (const piece of cut.pieces) {
-          // OpenAI's rule: an instantaneous or textless segment keeps its times but loses text and tokens.
+        let timed: readonly TimedPiece[] = cut.pieces;
+        if (wordTiming !== null) {
+          const spans = await wordTiming(cut.pieces, features, timeOffsetSec, segmentSize, lastSpeechSec);
+          timed = cut.pieces.map((piece, i) => ({ ...piece, ...spans[i]! }));
+          const end = speechEndSec(spans);
+          // OpenAI: an unfinished window resumes where its last word ended rather than at its last timestamp.
+          if (!cut.singleTimestampEnding && end !== undefined && end > timeOffsetSec) {
+            seek = Math.round(end * framesPerSecond);
+          }
+          lastSpeechSec = end ?? lastSpeechSec;
+        }
+        for (const piece of timed) {
+          // OpenAI's rule, after word timing moved the times: an instantaneous or textless segment keeps its
+          // times but loses text, tokens and words.
           const empty = piece.startSec === piece.endSec || tokenizer.decode(piece.tokens).trim() === '';
           const segment: Segment = {
             id: segments.length,
@@ -114,6 +130,7 @@ export async function transcribeSamples(
             noSpeechProb: result.noSpeechProb,
             compressionRatio: result.compressionRatio,
             temperature: result.temperature,
+            ...(piece.words === undefined ? {} : { words: empty ? [] : piece.words }),
           };
           segments.push(segment);
           allTokens.push(...segment.tokens);
@@ -156,9 +173,13 @@ export class WindowDecoder {
     this.random = new SeededRandom(options.seed);
   }
 
-  async decode(mel: Float32Array, prompt: readonly number[], signal?: AbortSignal): Promise<WindowResult> {
+  /** `features`: the window's batch-1 encoding. */
+  async decode(
+    features: AudioFeatures,
+    prompt: readonly number[],
+    signal?: AbortSignal,
+  ): Promise<WindowResult> {
     const { runtime, tokenizer } = this.parts;
-    const features = await runtime.encode(mel, 1);
     let result: WindowResult | undefined;
     for (const temperature of this.options.temperatures) {
       const selector = this.selector(temperature);
@@ -311,6 +332,31 @@ function windowPlanner(
   };
 }
 
+interface TimedPiece extends SegmentPiece {
+  readonly words?: readonly WordTiming[];
+}
+
+type WordTimer = (
+  pieces: readonly SegmentPiece[],
+  features: AudioFeatures,
+  timeOffsetSec: number,
+  numFrames: number,
+  lastSpeechSec: number,
+) => ReturnType<typeof timeWindowWords>;
+
+/** OpenAI's add_word_timestamps for each window of a run: alignment heads read once. */
+function wordTimer(parts: EngineParts, options: RunOptions, language: string): WordTimer {
+  const { runtime, tokenizer } = parts;
+  const heads: AlignmentHead[] = readAlignmentHeads(parts.modelDir, runtime.dims);
+  // The aligned sequence never carries the prompt.
+  const sotSequence = tokenizer.sotSequence(language, options.task);
+  return (pieces, features, timeOffsetSec, numFrames, lastSpeechSec) =>
+    timeWindowWords(
+      { runtime, tokenizer, heads },
+      { segments: pieces, features, sotSequence, language, timeOffsetSec, numFrames, lastSpeechSec },
+    );
+}
+
 /** OpenAI's no-speech check: very likely silence, and the text is not confident enough to overrule that. */
 function isSilence(result: DecodedSequence, options: RunOptions): boolean {
   if (options.noSpeechThreshold === null || result.noSpeechProb <= options.noSpeechThreshold) return false;
@@ -342,6 +388,8 @@ export interface WindowCut {
   readonly pieces: readonly SegmentPiece[];
   /** Where the next window starts, relative to this one: the last complete segment's end or the window's end. */
   readonly advanceFrames: number;
+  /** The window ended in text then a single timestamp: nothing in it is unfinished. */
+  readonly singleTimestampEnding: boolean;
 }
 
 /**
@@ -384,7 +432,7 @@ export function cutSegments(
     const advanceFrames = singleTimestampEnding
       ? window.segmentFrames
       : (tokens[lastSlice - 1]! - timestampBegin) * window.framesPerTimestamp;
-    return { pieces, advanceFrames };
+    return { pieces, advanceFrames, singleTimestampEnding };
   }
   const lastTimestamp = tokens.filter((token) => token >= timestampBegin).at(-1);
   const durationSec =
@@ -396,5 +444,6 @@ export function cutSegments(
       { startSec: window.timeOffsetSec, endSec: window.timeOffsetSec + durationSec, tokens: [...tokens] },
     ],
     advanceFrames: window.segmentFrames,
+    singleTimestampEnding,
   };
 }

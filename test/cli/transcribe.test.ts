@@ -125,6 +125,49 @@ test('--timestamps none --format txt writes the text of one segment', () => {
   assert.ok(readFileSync(join(outDir, 'jfk.txt'), 'utf8').trim().length > 0);
 });
 
+test('--timestamps word --format json writes the words of OpenAI; a model without cross-attention is refused', async () => {
+  const timestampedDir = await tinyRandomModel({ timestamped: true });
+  const args = (model: string) => [
+    jfk,
+    '--model',
+    model,
+    '--language',
+    'en',
+    '--temperature',
+    '0',
+    '--timestamps',
+    'word',
+    '--format',
+    'json',
+    '--out-dir',
+    outDir,
+    '--provider',
+    'cpu',
+    '--overwrite',
+  ];
+  const run = cli(...args(timestampedDir));
+  assert.equal(run.status, 0, run.stderr);
+  const transcript = parseTranscript(
+    JSON.parse(readFileSync(join(outDir, 'jfk.wav.transcript.json'), 'utf8')),
+  );
+  const reference = JSON.parse(
+    readFileSync(join(root, 'test/fixtures/reference/tiny-random/transcribe/jfk_en_t0_words.json'), 'utf8'),
+  ) as { result: { segments: { words: { word: string; start: number; end: number }[] }[] } };
+  assert.deepEqual(
+    transcript.segments.map((segment) =>
+      segment.words?.map((word) => [word.word, word.startSec, word.endSec]),
+    ),
+    reference.result.segments.map((segment) =>
+      segment.words.map((word) => [word.word, word.start, word.end]),
+    ),
+  );
+  assert.ok(transcript.segments.some((segment) => (segment.words?.length ?? 0) > 0));
+
+  const plain = cli(...args(modelDir));
+  assert.equal(plain.status, 4, plain.stderr);
+  assert.match(plain.stderr, /--timestamped/);
+});
+
 test('failures are clear messages with the error kind as exit code', () => {
   const empty = join(outDir, 'empty.wav');
   writeFileSync(empty, '');
