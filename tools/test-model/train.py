@@ -7,7 +7,7 @@ frames, pre-norm transformer blocks, key projections without bias, learned decod
 output tied to the 51865-token embedding), only narrow and shallow. Its modules carry Hugging Face's
 WhisperForConditionalGeneration names, so the state dict is the checkpoint as is.
 
-  python3 train.py --pool data/pool.npz --out data/checkpoint --steps 3000 --batch 8
+  python3 train.py --pool data/pool.npz --out data/checkpoint --steps 1000 --batch 8
 
 Seeded and deterministic on one machine (torch.use_deterministic_algorithms; windows are a function of the
 seed and their index). See README.md for the settings of the real run.
@@ -68,7 +68,7 @@ class Attention(nn.Module):
         v = self.v_proj(source).view(b, -1, h, d // h).transpose(1, 2)
         scores = q @ k.transpose(-1, -2)
         if causal:
-            mask = torch.ones(t, t, dtype=torch.bool).triu(1)
+            mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
             scores = scores.masked_fill(mask, float("-inf"))
         out = scores.softmax(dim=-1) @ v
         return self.out_proj(out.transpose(1, 2).reshape(b, t, d))
@@ -214,7 +214,7 @@ def write_safetensors(path, tensors, dtype):
     torch_dtype, code = {"float32": (torch.float32, "F32"), "float16": (torch.float16, "F16")}[dtype]
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
-        data = tensors[name].detach().to(torch_dtype).contiguous().numpy().astype(
+        data = tensors[name].detach().cpu().to(torch_dtype).contiguous().numpy().astype(
             "<f4" if code == "F32" else "<f2").tobytes()
         header[name] = {"dtype": code, "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
@@ -264,14 +264,35 @@ def write_json(path, value):
 # Training.
 
 
+def check_blas(threads):
+    """Debian's python3-torch multiplies matrices through the system libblas.so.3; the reference BLAS behind
+    it by default is about 20 times slower than OpenBLAS (package libopenblas0-openmp). Warn, don't guess."""
+    a, b = torch.randn(1500, 256), torch.randn(256, 1024)
+    a @ b
+    started = time.time()
+    for _ in range(5):
+        a @ b
+    gflops = 5 * 2 * 1500 * 256 * 1024 / (time.time() - started) / 1e9
+    print(f"matrix multiply: {gflops:.0f} GFLOPS on {threads} thread(s)")
+    if gflops < 15 * threads:
+        print("WARNING: slow BLAS; install libopenblas0-openmp (apt) for a ~20x faster run", flush=True)
+
+
 def train(args):
     torch.manual_seed(args.seed)
+    if args.device.startswith("cuda"):
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS needs it for determinism
     torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(args.threads)
-    dims = {"d_model": args.d_model, "encoder_layers": args.layers, "decoder_layers": args.layers,
+    # oneDNN's convolution backward differs in the last bits from one process to the next (measured here:
+    # conv gradients ~1e-6 apart), and Adam's first steps amplify such noise into different weights.
+    # PyTorch's own im2col + BLAS convolution is reproducible and costs little at these sizes.
+    torch.backends.mkldnn.enabled = False
+    dims = {"d_model": args.d_model, "encoder_layers": args.encoder_layers, "decoder_layers": args.decoder_layers,
             "encoder_attention_heads": args.heads, "decoder_attention_heads": args.heads,
             "encoder_ffn_dim": 4 * args.d_model, "decoder_ffn_dim": 4 * args.d_model}
-    model = Whisper(dims)
+    if args.device == "cpu":
+        check_blas(args.threads)
+    model = Whisper(dims).to(args.device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, dims {dims}")
     # No weight decay on biases, norms and embeddings, as usual for transformers.
@@ -287,6 +308,7 @@ def train(args):
     for step in range(args.steps):
         t0 = time.time()
         batch = make_batch([sampler.window(step * args.batch + i) for i in range(args.batch)])
+        batch = tuple(t.to(args.device) for t in batch)
         data_seconds += time.time() - t0
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.lr, args.warmup, args.steps)
@@ -309,6 +331,7 @@ def train(args):
     elapsed = time.time() - started
     summary = {"steps": args.steps, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
                "dims": dims, "seconds": round(elapsed, 1), "threads": args.threads,
+               "device": args.device,
                "final_loss": sum(history[-args.log_every:]) / len(history[-args.log_every:])}
     save_checkpoint(model, args.out, "float32", summary)
     if args.fp16_out:
@@ -360,15 +383,17 @@ def main(argv=None):
     parser.add_argument("--pool", default=os.path.join(here, "data", "pool.npz"))
     parser.add_argument("--out", default=os.path.join(here, "data", "checkpoint"))
     parser.add_argument("--fp16-out", default=None, help="also save an fp16 copy here (the fixture)")
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--d-model", type=int, default=256)
-    parser.add_argument("--layers", type=int, default=3, help="encoder and decoder layers each")
+    parser.add_argument("--encoder-layers", type=int, default=2)
+    parser.add_argument("--decoder-layers", type=int, default=2)
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is available (untested)")
     parser.add_argument("--log-every", type=int, default=10)
     parser.add_argument("--save-every", type=int, default=500)
     parser.add_argument("--parity-dump", metavar="DIR", default=None,
