@@ -266,7 +266,8 @@ class WindowSampler:
     def _pack(self, rng, lang, truncate):
         """Places utterances with pauses; returns the audio and (utterance, start s, end s, cut) per utterance.
         The first pause is mostly under 1 s because decoding allows no first timestamp after 1.0 s
-        (max_initial_timestamp); later windows of a long recording start at speech anyway."""
+        (max_initial_timestamp); in a long recording the next window starts where the last complete
+        segment ended, so a pause of up to 2.5 s precedes its speech (the 15% with 1-3 s)."""
         audio = np.zeros(WINDOW_SAMPLES, dtype=np.float32)
         t = rng.uniform(0.0, 1.0) if rng.random() < 0.85 else rng.uniform(1.0, 3.0)
         placed = []
@@ -307,8 +308,9 @@ class WindowSampler:
         return noise / max(np.sqrt(np.mean(noise ** 2)), 1e-9)
 
     def _body(self, placed, task, timestamps):
-        """`<|start|> text <|end|>` per utterance; a cut utterance contributes only its start timestamp, so
-        the decoder learns to stop and let the next window begin there (Whisper's seek rule)."""
+        """`<|start|> text <|end|>` per utterance; a cut utterance contributes only its start timestamp. A
+        window that ends in a timestamp pair is unfinished: Whisper's seek rule (and our cutSegments) starts
+        the next window at the last complete segment's end, where the cut utterance is heard whole."""
         body = []
         for index, start, end, cut in placed:
             meta = self.pool.meta[index]
@@ -368,6 +370,9 @@ class WindowSampler:
         """Drops prompt tokens from the front if the sequence exceeds the decoder's 448 positions."""
         excess = len(window.tokens) - MAX_TOKENS
         if excess > 0:
+            sot_at = window.trained.index(True) - 1
+            if excess > sot_at - 1:  # only prompt text (positions 1 .. sot_at-1) may go
+                raise ValueError(f"a window's own tokens exceed {MAX_TOKENS} positions")
             keep = [0] + list(range(1 + excess, len(window.tokens)))  # keep <|startofprev|>
             window.tokens = [window.tokens[i] for i in keep]
             window.trained = [window.trained[i] for i in keep]
