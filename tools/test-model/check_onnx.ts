@@ -9,13 +9,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveModelFolder } from '../../src/engine/modelFolder';
+import type { EngineLogger } from '../../src/engine/options';
 import { WhisperRuntime } from '../../src/engine/runtime';
 
-const [modelDir, dumpDir] = process.argv.slice(2);
-if (!modelDir || !dumpDir) {
+const [modelArg, dumpArg] = process.argv.slice(2);
+if (!modelArg || !dumpArg) {
   process.stderr.write('usage: check_onnx.ts <onnx-folder> <dump-folder>\n');
   process.exit(2);
 }
+const modelDir: string = modelArg;
+const dumpDir: string = dumpArg;
 const floats = (file: string) => {
   const bytes = readFileSync(join(dumpDir, file));
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
@@ -24,13 +27,16 @@ const tokens = JSON.parse(readFileSync(join(dumpDir, 'tokens.json'), 'utf8')) as
 const expected = floats('logits.f32');
 const vocab = expected.length / tokens.length;
 async function main(): Promise<number> {
-  const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-  const runtime = await WhisperRuntime.open(resolveModelFolder(modelDir, { encoder: 'fp32', decoder: 'fp32' }), {
-    executionProviders: ['cpu'],
-    dtype: { encoder: 'fp32', decoder: 'fp32' },
-    cpuThreads: 1,
-    logger: silent as never,
-  });
+  const silent: EngineLogger = { info: () => {}, warn: () => {} };
+  const runtime = await WhisperRuntime.open(
+    resolveModelFolder(modelDir, { encoder: 'fp32', decoder: 'fp32' }),
+    {
+      executionProviders: ['cpu'],
+      dtype: { encoder: 'fp32', decoder: 'fp32' },
+      cpuThreads: 1,
+      logger: silent,
+    },
+  );
   const features = await runtime.encode(floats('mel.f32'), 1);
   const logits = await runtime.startDecoding(features).step([tokens]);
   let maxError = 0;

@@ -22,7 +22,8 @@ const ids = texts.map((text) => {
   const tokens = tokenizer.encode(text);
   // A round trip guards against texts the vocabulary would mangle (the model could never output them).
   const back = tokenizer.decode(tokens);
-  if (back !== text) throw new Error(`tokenizer round trip changed ${JSON.stringify(text)} to ${JSON.stringify(back)}`);
+  if (back !== text)
+    throw new Error(`tokenizer round trip changed ${JSON.stringify(text)} to ${JSON.stringify(back)}`);
   return tokens;
 });
 const result = {
