@@ -1,4 +1,5 @@
 import type { Transcript } from '../transcript/result';
+import { transcribeChunked, type TranscribeManyHooks } from './chunked';
 import { detectLanguage, type LanguageDetection } from './languageDetection';
 import { logMelWindow, WINDOW_SAMPLES } from './mel';
 import { resolveModelFolder, type WhisperDims } from './modelFolder';
@@ -18,6 +19,7 @@ import { transcribeSamples, type TranscribeHooks } from './transcribe';
  *
  *   const model = await loadModel(dir, { dtype: { encoder: 'fp32', decoder: 'q4' } });
  *   const transcript = await model.transcribe(samples, { language: 'auto' }, { onSegment, signal });
+ *   const [a, b] = await model.transcribeMany([samplesA, samplesB], { longForm: 'chunked', batchSize: 8 });
  *
  * Audio is 16 kHz mono float samples (what `loadAudioFile` returns).
  */
@@ -30,6 +32,7 @@ export { engineDefaults } from './options';
 export type { EngineLogger, ExecutionProvider, LoadOptions, RunOptions } from './options';
 export type { RuntimeTimings } from './runtime';
 export type { TranscribeHooks, TranscribeProgress } from './transcribe';
+export type { TranscribeManyHooks } from './chunked';
 
 export interface WhisperModel {
   readonly dir: string;
@@ -45,6 +48,15 @@ export interface WhisperModel {
     options?: Partial<RunOptions>,
     hooks?: TranscribeHooks,
   ): Promise<Transcript>;
+  /**
+   * Several inputs in one run, transcripts in input order. With longForm `chunked` their chunks share
+   * batches; `sequential` transcribes them one after the other. Hooks name the input by its index.
+   */
+  transcribeMany(
+    inputs: readonly Float32Array[],
+    options?: Partial<RunOptions>,
+    hooks?: TranscribeManyHooks,
+  ): Promise<Transcript[]>;
   /** Language of the first 30 s (zero-padded when shorter). */
   detectLanguage(samples: Float32Array): Promise<LanguageDetection>;
   /** Time spent in the encoder and decoder since loading. */
@@ -65,8 +77,31 @@ export async function loadModel(dir: string, options: Partial<LoadOptions> = {})
     multilingual: tokenizer.multilingual,
     languages: [...tokenizer.languages.keys()],
     loadOptions,
-    transcribe: (samples, runOptions, hooks) =>
-      transcribeSamples(parts, samples, resolveRunOptions(runOptions), hooks),
+    transcribe: async (samples, runOptions, hooks = {}) => {
+      const options = resolveRunOptions(runOptions);
+      if (options.longForm === 'sequential') return transcribeSamples(parts, samples, options, hooks);
+      const [transcript] = await transcribeChunked(parts, [samples], options, {
+        signal: hooks.signal,
+        onProgress: (_, progress) => hooks.onProgress?.(progress),
+        onSegment: (_, segment) => hooks.onSegment?.(segment),
+      });
+      return transcript!;
+    },
+    transcribeMany: async (inputs, runOptions, hooks = {}) => {
+      const options = resolveRunOptions(runOptions);
+      if (options.longForm === 'chunked') return transcribeChunked(parts, inputs, options, hooks);
+      const transcripts: Transcript[] = [];
+      for (const [input, samples] of inputs.entries()) {
+        transcripts.push(
+          await transcribeSamples(parts, samples, options, {
+            signal: hooks.signal,
+            onProgress: (progress) => hooks.onProgress?.(input, progress),
+            onSegment: (segment) => hooks.onSegment?.(input, segment),
+          }),
+        );
+      }
+      return transcripts;
+    },
     detectLanguage: async (samples) => {
       const features = await runtime.encode(
         logMelWindow(samples.subarray(0, WINDOW_SAMPLES), folder.dims.nMels).data,

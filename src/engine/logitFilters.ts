@@ -34,21 +34,36 @@ export class SuppressTokens implements LogitFilter {
  * The timestamp grammar: timestamps come in pairs (end of one segment, start of the next) except right
  * before end-of-text, never go back, start no later than the max initial timestamp, and are forced whenever
  * all timestamps together are more probable than the best single text token.
+ *
+ * `transformers` style is transformers.js's WhisperTimeStampLogitsProcessor, kept so the chunked pipeline
+ * can be compared with it: no never-decreasing rule, no max initial timestamp (it returns at the first
+ * position before applying it), and the probability test done in its float32 log-softmax arithmetic.
  */
 export class ApplyTimestampRules implements LogitFilter {
   constructor(
     private readonly special: SpecialTokens,
     private readonly sampleBegin: number,
     private readonly maxInitialTimestampIndex: number | null,
+    private readonly style: TimestampRules['style'] = 'openai',
   ) {}
 
   apply(logits: Float32Array, tokens: readonly number[]): void {
     const { timestampBegin, eot, noTimestamps } = this.special;
+    const openai = this.style === 'openai';
     // <|notimestamps|> is the other mode, chosen in the prompt, never sampled.
     logits[noTimestamps] = -Infinity;
 
+    if (tokens.length === this.sampleBegin) {
+      // The probability test cannot change anything here: every text token is already masked.
+      logits.fill(-Infinity, 0, timestampBegin);
+      if (openai && this.maxInitialTimestampIndex !== null) {
+        logits.fill(-Infinity, timestampBegin + this.maxInitialTimestampIndex + 1);
+      }
+      return;
+    }
+
     const sampled = tokens.slice(this.sampleBegin);
-    const lastWasTimestamp = sampled.length >= 1 && sampled[sampled.length - 1]! >= timestampBegin;
+    const lastWasTimestamp = sampled[sampled.length - 1]! >= timestampBegin;
     const penultimateWasTimestamp = sampled.length < 2 || sampled[sampled.length - 2]! >= timestampBegin;
     if (lastWasTimestamp) {
       // After a pair the next token is text; after a lone timestamp it is its partner or end-of-text.
@@ -56,25 +71,41 @@ export class ApplyTimestampRules implements LogitFilter {
       else logits.fill(-Infinity, 0, eot);
     }
 
-    const timestamps = sampled.filter((token) => token >= timestampBegin);
-    const lastTimestamp = timestamps[timestamps.length - 1];
+    const lastTimestamp = openai ? sampled.findLast((token) => token >= timestampBegin) : undefined;
     if (lastTimestamp !== undefined) {
       // Closing a segment may repeat its start; a new segment must start later, so it has a nonzero length.
       const firstAllowed = lastWasTimestamp && !penultimateWasTimestamp ? lastTimestamp : lastTimestamp + 1;
       logits.fill(-Infinity, timestampBegin, firstAllowed);
     }
 
-    if (tokens.length === this.sampleBegin) {
-      logits.fill(-Infinity, 0, timestampBegin);
-      if (this.maxInitialTimestampIndex !== null) {
-        logits.fill(-Infinity, timestampBegin + this.maxInitialTimestampIndex + 1);
-      }
-    }
-
-    if (logSumExp(logits, timestampBegin, logits.length) > max(logits, 0, timestampBegin)) {
-      logits.fill(-Infinity, 0, timestampBegin);
-    }
+    const timestampsWin = openai
+      ? logSumExp(logits, timestampBegin, logits.length) > max(logits, 0, timestampBegin)
+      : transformersTimestampsWin(logits, timestampBegin);
+    if (timestampsWin) logits.fill(-Infinity, 0, timestampBegin);
   }
+}
+
+/** transformers.js's test, bit for bit: log_softmax into float32, exp back into float32, summed, logged. */
+function transformersTimestampsWin(logits: Float32Array, timestampBegin: number): boolean {
+  const peak = max(logits, 0, logits.length);
+  let sumExps = 0;
+  for (const logit of logits) sumExps += Math.exp(logit - peak);
+  const logSum = Math.log(sumExps);
+  const logprobs = logits.map((logit) => logit - peak - logSum);
+  const timestampLogprob = Math.log(
+    logprobs
+      .subarray(timestampBegin)
+      .map(Math.exp)
+      .reduce((a, b) => a + b),
+  );
+  return timestampLogprob > max(logprobs, 0, timestampBegin);
+}
+
+export interface TimestampRules {
+  /** Absent: openai. */
+  readonly style?: 'openai' | 'transformers';
+  /** Null: unlimited; ignored by the transformers style. */
+  readonly maxInitialTimestampIndex: number | null;
 }
 
 /** The options that decide which filters a window is decoded with. */
@@ -84,8 +115,8 @@ export interface FilterPlan {
   /** `encode(" ") + [eot]`, or nothing to leave blanks allowed. */
   readonly blankTokens: readonly number[] | null;
   readonly suppressTokens: readonly number[];
-  /** Null in no-timestamps mode; otherwise the max initial timestamp index (null: unlimited). */
-  readonly timestampRules: { readonly maxInitialTimestampIndex: number | null } | null;
+  /** Null in no-timestamps mode. */
+  readonly timestampRules: TimestampRules | null;
 }
 
 /** The filters in OpenAI's order: the timestamp rule's probability test must see the earlier masks. */
@@ -94,9 +125,8 @@ export function buildLogitFilters(plan: FilterPlan): LogitFilter[] {
   if (plan.blankTokens !== null) filters.push(new SuppressBlank(plan.blankTokens, plan.sampleBegin));
   if (plan.suppressTokens.length > 0) filters.push(new SuppressTokens(plan.suppressTokens));
   if (plan.timestampRules !== null) {
-    filters.push(
-      new ApplyTimestampRules(plan.special, plan.sampleBegin, plan.timestampRules.maxInitialTimestampIndex),
-    );
+    const { maxInitialTimestampIndex, style } = plan.timestampRules;
+    filters.push(new ApplyTimestampRules(plan.special, plan.sampleBegin, maxInitialTimestampIndex, style));
   }
   return filters;
 }

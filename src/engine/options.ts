@@ -69,6 +69,27 @@ export interface RunOptions {
   readonly seed: number;
   /** Seconds [start, end, start, end, …] to transcribe; an odd count runs to the end. Empty: everything. */
   readonly clipTimestamps: readonly number[];
+  /**
+   * How audio longer than one window is transcribed. `sequential`: OpenAI's seek loop (accuracy first: each
+   * window starts where the last finished and is prompted with its text). `chunked`: Hugging Face's pipeline
+   * (speed first): fixed overlapping chunks decoded independently, in batches, merged where they overlap.
+   */
+  readonly longForm: 'sequential' | 'chunked';
+  /** Chunked: seconds of audio per chunk, at most one 30 s window. */
+  readonly chunkLengthSec: number;
+  /** Chunked: seconds each chunk overlaps its neighbour on either side; undefined: chunkLengthSec / 6. */
+  readonly strideSec: number | undefined;
+  /**
+   * Chunked: chunks encoded and decoded together. 1 by default: a batch row of a large model holds hundreds of
+   * MB of encoder output and cross-attention cache, and on CPU batching buys little (see chunked.ts).
+   */
+  readonly batchSize: number;
+  /**
+   * The timestamp grammar: `openai` (whisper/decoding.py's ApplyTimestampRules) or `transformers`
+   * (transformers.js's WhisperTimeStampLogitsProcessor, which lacks the never-decreasing rule and the max
+   * initial timestamp). `transformers` exists so that the engine can be compared with that oracle.
+   */
+  readonly timestampRules: 'openai' | 'transformers';
 }
 
 const silentLogger: EngineLogger = { info: () => undefined, warn: () => undefined };
@@ -102,6 +123,11 @@ export function engineDefaults(): { readonly load: LoadOptions; readonly run: Ru
       bestOf: 1,
       seed: 0,
       clipTimestamps: [],
+      longForm: 'sequential',
+      chunkLengthSec: 30,
+      strideSec: undefined,
+      batchSize: 1,
+      timestampRules: 'openai',
     },
   };
 }
@@ -160,12 +186,39 @@ export function resolveRunOptions(given: Partial<RunOptions> = {}): RunOptions {
       throw usage(`clipTimestamps must not decrease: ${options.clipTimestamps.join(',')}`);
     }
   });
+  checkLongForm(options);
   if (options.suppressTokens !== 'nonSpeech') {
     if (!options.suppressTokens.every((token) => Number.isInteger(token) && token >= 0)) {
       throw usage('suppressTokens must be "nonSpeech" or a list of token ids');
     }
   }
   return Object.freeze(options);
+}
+
+/** The chunked algorithm decodes each chunk once, without a prompt from the last: what it cannot honour is refused. */
+function checkLongForm(options: RunOptions): void {
+  if (options.longForm !== 'sequential' && options.longForm !== 'chunked') {
+    throw usage(`longForm must be "sequential" or "chunked", not "${String(options.longForm)}"`);
+  }
+  if (!['openai', 'transformers'].includes(options.timestampRules)) {
+    throw usage(`timestampRules must be "openai" or "transformers", not "${String(options.timestampRules)}"`);
+  }
+  checkNumber('chunkLengthSec', options.chunkLengthSec, (value) => value > 0 && value <= 30);
+  // The chunks advance by chunkLengthSec - 2 × strideSec, which must be positive (transformers would loop).
+  checkNumber(
+    'strideSec',
+    options.strideSec ?? null,
+    (value) => value >= 0 && value < options.chunkLengthSec / 2,
+  );
+  checkNumber('batchSize', options.batchSize, (value) => Number.isInteger(value) && value >= 1);
+  if (options.longForm !== 'chunked') return;
+  if (options.timestamps === 'word') throw usage('word timestamps need longForm "sequential"');
+  if (options.clipTimestamps.length > 0) throw usage('clipTimestamps need longForm "sequential"');
+  if (options.temperatures[0] !== 0) {
+    throw usage(
+      'longForm "chunked" decodes each chunk once at temperature 0: the first temperature must be 0',
+    );
+  }
 }
 
 function checkNumber(name: string, value: number | null, valid: (value: number) => boolean): void {

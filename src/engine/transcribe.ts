@@ -72,7 +72,13 @@ export async function transcribeSamples(
   const inputStride = WINDOW_FRAMES / dims.nAudioCtx;
   const timePrecisionSec = (inputStride * HOP_LENGTH) / SAMPLE_RATE_HZ;
 
-  const { language, languageProbability } = await chooseLanguage(parts, mel, options, hooks.signal);
+  // OpenAI detects on the first 3000 frames of the whole-padded mel: the padding's silence included, not zeros.
+  const { language, languageProbability } = await chooseLanguage(
+    parts,
+    () => windowOf(mel, 0, WINDOW_FRAMES),
+    options,
+    hooks.signal,
+  );
   const decoder = new WindowDecoder(
     parts,
     options,
@@ -236,7 +242,7 @@ export function seekClips(clipTimestamps: readonly number[], contentFrames: numb
   return clips;
 }
 
-function checkSamples(samples: Float32Array): void {
+export function checkSamples(samples: Float32Array): void {
   if (samples.length === 0) throw new SttError('input', 'the audio is empty');
   const durationSec = samples.length / SAMPLE_RATE_HZ;
   if (durationSec < minimumDurationSec) {
@@ -254,9 +260,10 @@ function checkSamples(samples: Float32Array): void {
   }
 }
 
-async function chooseLanguage(
+/** The given language, or the one detected on `firstWindow` (a log-mel window) when it is `auto`. */
+export async function chooseLanguage(
   parts: EngineParts,
-  mel: WholePaddedMel,
+  firstWindow: () => Float32Array,
   options: RunOptions,
   signal: AbortSignal | undefined,
 ): Promise<{ language: string; languageProbability: number }> {
@@ -275,14 +282,13 @@ async function chooseLanguage(
     return { language: options.language, languageProbability: 1 };
   }
   throwIfAborted(signal);
-  // OpenAI detects on the first 3000 frames of the whole-padded mel: the padding's silence included, not zeros.
-  const features = await runtime.encode(windowOf(mel, 0, WINDOW_FRAMES), 1);
+  const features = await runtime.encode(firstWindow(), 1);
   const [detection] = await detectLanguage(runtime, features, tokenizer);
   return { language: detection!.language, languageProbability: detection!.probability };
 }
 
 /** What stays the same for every window of a run; the prompt (previous text) changes. */
-function windowPlanner(
+export function windowPlanner(
   parts: EngineParts,
   options: RunOptions,
   language: string,
@@ -302,6 +308,7 @@ function windowPlanner(
     options.timestamps === 'none'
       ? null
       : {
+          style: options.timestampRules,
           maxInitialTimestampIndex:
             options.maxInitialTimestampSec === null
               ? null
