@@ -1,0 +1,507 @@
+/**
+ * `npm run bench` (issue [10]): our engine against transformers.js on the same random-weight models made
+ * by our converter, the same audio and the same amount of work, plus the decoder's memory-bandwidth floor.
+ *
+ *   npm run bench -- [--models tiny,base[,large-v3-turbo]] [--quick] [--tokens N] [--threads N] [--engines ours,transformers]
+ *                   [--sets long,clips]
+ *
+ * Every (model, input set, engine) runs in a child process of its own (tools/bench/runOne.ts) so that peak
+ * RSS is that engine's alone. Results: a table on stdout, everything measured in bench-results/<time>.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { manifestFileName, makeRandomModel } from '../../src/convert/convert';
+import { loadMedia } from '../../src/engine/media';
+import { measureBandwidth, type BandwidthResult } from './bandwidth';
+import { jsGapsMs, mean, percentile, type ChildResult, type InputResult } from './common';
+
+const root = join(__dirname, '..', '..');
+const cacheDir = join(root, '.cache', 'bench');
+const fixtures = join(root, 'test', 'fixtures', 'audio');
+const configs = join(root, 'test', 'fixtures', 'whisper-configs');
+const SAMPLE_RATE = 16_000;
+
+const knownSizes = ['tiny', 'base', 'small', 'medium', 'large-v3', 'large-v3-turbo'];
+/** English WAV/FLAC clips of the fixture set (test/fixtures/audio/transcripts.json), in this order. */
+const englishClips = [
+  'jfk.wav',
+  'jfk.flac',
+  'ortx_1272-141231-0002.wav',
+  'ortx_1272-141231-0002.flac',
+  'lhotse_2412-153948-0000.flac',
+  'wenet_librispeech-1995-1837-0001.wav',
+  'leopard_test_en_1272-128104-0000.wav',
+  'lhotse_ami_ES2011a.Headset-0-40s-46s.wav',
+  'stereo_diarization.wav',
+  'lhotse_LJ002-0020.wav',
+  'longform_en_101s.wav',
+];
+const quickClips = ['jfk.wav', 'ortx_1272-141231-0002.flac'];
+
+interface Options {
+  models: string[];
+  quick: boolean;
+  tokens: number;
+  threads: number;
+  engines: ('ours' | 'transformers')[];
+  /** `long`: the concatenated file; `clips`: the single clips. */
+  sets: ('long' | 'clips')[];
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const options: Options = {
+    models: ['tiny', 'base'],
+    quick: false,
+    tokens: 100,
+    threads: availableParallelism(),
+    engines: ['ours', 'transformers'],
+    sets: ['long', 'clips'],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = () => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    };
+    if (flag === '--models') options.models = value().split(',');
+    else if (flag === '--quick') options.quick = true;
+    else if (flag === '--tokens') options.tokens = Number(value());
+    else if (flag === '--threads') options.threads = Number(value());
+    else if (flag === '--sets') options.sets = value().split(',') as Options['sets'];
+    else if (flag === '--engines') options.engines = value().split(',') as Options['engines'];
+    else if (flag === '--help' || flag === '-h') {
+      process.stdout.write(readFileSync(__filename, 'utf8').split('*/')[0]! + '*/\n');
+      process.exit(0);
+    } else throw new Error(`unknown option ${flag} (see --help)`);
+  }
+  for (const size of options.models) {
+    if (!knownSizes.includes(size))
+      throw new Error(`unknown model size ${size} (known: ${knownSizes.join(', ')})`);
+  }
+  if (!Number.isInteger(options.tokens) || options.tokens < 1 || options.tokens > 220) {
+    throw new Error('--tokens must be a whole number from 1 to 220');
+  }
+  for (const engine of options.engines) {
+    if (engine !== 'ours' && engine !== 'transformers') throw new Error(`unknown engine ${String(engine)}`);
+  }
+  for (const set of options.sets) {
+    if (set !== 'long' && set !== 'clips') throw new Error(`unknown set ${String(set)} (long, clips)`);
+  }
+  return options;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}
+
+/** Changes whenever the converter or the package version changes: a new key converts again. */
+function converterKey(): string {
+  const hash = createHash('sha256');
+  for (const file of [...filesUnder(join(root, 'src', 'convert')), join(root, 'package.json')].sort()) {
+    hash.update(relative(root, file)).update(readFileSync(file));
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+/** A random-weight fp32 model of the real size, converted once into .cache/bench/models. */
+async function benchModel(size: string): Promise<string> {
+  const outDir = join(cacheDir, 'models', `random-${size}-fp32-${converterKey()}`);
+  if (existsSync(join(outDir, manifestFileName))) return outDir;
+  const tokenizerDir = join(configs, size.startsWith('large-v3') ? 'whisper-large-v3-turbo' : 'whisper-tiny');
+  process.stderr.write(`converting a random-weight ${size} model into ${relative(root, outDir)} …\n`);
+  const started = performance.now();
+  await makeRandomModel({ size, tokenizerDir, outDir, dtype: 'fp32', seed: 0 });
+  process.stderr.write(`  done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  return outDir;
+}
+
+function writeFloatWav(path: string, samples: Float32Array): void {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + samples.byteLength, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(3, 20); // IEEE float
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(SAMPLE_RATE, 24);
+  header.writeUInt32LE(SAMPLE_RATE * 4, 28);
+  header.writeUInt16LE(4, 32);
+  header.writeUInt16LE(32, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(samples.byteLength, 40);
+  writeFileSync(
+    path,
+    Buffer.concat([header, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]),
+  );
+}
+
+/**
+ * `seconds` of audio made of every fixture clip with speech, decoded by our loadMedia to 16 kHz mono, in
+ * file-name order with 0.5 s of silence after each, repeated until long enough and cut to exactly `seconds`.
+ * Cached as a 32-bit float WAV in .cache/bench/audio.
+ */
+async function concatenatedAudio(seconds: number): Promise<{ path: string; clips: string[] }> {
+  const path = join(cacheDir, 'audio', `concat-${seconds}s.wav`);
+  const listPath = `${path}.json`;
+  if (existsSync(path) && existsSync(listPath)) {
+    return { path, clips: JSON.parse(readFileSync(listPath, 'utf8')) as string[] };
+  }
+  mkdirSync(join(cacheDir, 'audio'), { recursive: true });
+  const transcripts = JSON.parse(readFileSync(join(fixtures, 'transcripts.json'), 'utf8')) as Record<
+    string,
+    { language: string }
+  >;
+  const names = Object.keys(transcripts)
+    .filter((name) => !transcripts[name]!.language.includes('no speech'))
+    .sort();
+  const pieces: Float32Array[] = [];
+  const used: string[] = [];
+  for (const name of names) {
+    try {
+      pieces.push((await loadMedia(join(fixtures, name))).samples);
+      used.push(name);
+    } catch (error) {
+      process.stderr.write(`  skipping ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  }
+  const total = seconds * SAMPLE_RATE;
+  const out = new Float32Array(total);
+  const gap = SAMPLE_RATE / 2;
+  for (let at = 0, i = 0; at < total; i++) {
+    const piece = pieces[i % pieces.length]!;
+    out.set(piece.subarray(0, Math.min(piece.length, total - at)), at);
+    at += piece.length + gap;
+  }
+  writeFloatWav(path, out);
+  writeFileSync(listPath, JSON.stringify(used));
+  return { path, clips: used };
+}
+
+function runChild(engine: string, model: string, inputs: readonly string[], tokens: number): ChildResult {
+  const json = join(tmpdir(), `quantum-stt-bench-${process.pid}-${Date.now()}.json`);
+  const child = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(__dirname, 'runOne.ts'),
+      '--engine',
+      engine,
+      '--model',
+      model,
+      '--tokens',
+      String(tokens),
+      '--inputs',
+      inputs.join(','),
+      '--json',
+      json,
+    ],
+    // Both engines leave onnxruntime's intra-op thread count at its default (one per physical core).
+    { stdio: ['ignore', 'inherit', 'inherit'], cwd: root },
+  );
+  if (child.status !== 0) throw new Error(`runOne ${engine} ${model} failed (exit ${child.status})`);
+  return JSON.parse(readFileSync(json, 'utf8')) as ChildResult;
+}
+
+interface Row {
+  model: string;
+  set: string;
+  engine: string;
+  audioSec: number;
+  wallSec: number;
+  rtf: number;
+  encoderMsPerWindow: number;
+  decoderMsP50: number;
+  decoderMsP90: number;
+  prefillMsP50: number;
+  jsMsPerTokenP50: number;
+  firstSegmentSec: number;
+  peakRssMB: number;
+  loadSec: number;
+  windows: number;
+  tokensPerWindow: string;
+  tokenMismatch: boolean;
+  /** Share of the wall time: encoder runs, decoder runs, JS between decoder steps, everything else. */
+  split: { encoder: number; decoder: number; jsBetweenSteps: number; other: number };
+  speedVsTransformers?: number;
+}
+
+function summarize(model: string, set: string, result: ChildResult, tokens: number): Row {
+  const inputs = result.inputs;
+  const runs = inputs.flatMap((input) => input.runs);
+  const encoder = runs.filter((run) => run.part === 'encoder').map((run) => run.end - run.start);
+  const cached = runs
+    .filter((run) => run.part === 'decoder' && run.positions === 1)
+    .map((r) => r.end - r.start);
+  const prefill = runs
+    .filter((run) => run.part === 'decoder' && run.positions > 1)
+    .map((r) => r.end - r.start);
+  const gaps = inputs.flatMap((input) => jsGapsMs(input.runs));
+  const audioSec = inputs.reduce((sum, input) => sum + input.audioSec, 0);
+  const wallMs = inputs.reduce((sum, input) => sum + input.wallMs, 0);
+  const perWindow = inputs.flatMap((input: InputResult) => input.decoderRunsPerWindow);
+  const outputs = inputs.flatMap((input: InputResult) => input.outputTokensPerWindow);
+  const mismatch =
+    perWindow.some((count) => count !== tokens) || outputs.some((count) => count !== -1 && count !== tokens);
+  const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+  const decoderMs = sum(cached) + sum(prefill);
+  return {
+    model,
+    set,
+    engine: result.engine,
+    audioSec,
+    wallSec: wallMs / 1000,
+    rtf: audioSec / (wallMs / 1000),
+    encoderMsPerWindow: mean(encoder),
+    decoderMsP50: percentile(cached, 50),
+    decoderMsP90: percentile(cached, 90),
+    prefillMsP50: percentile(prefill, 50),
+    jsMsPerTokenP50: percentile(gaps, 50),
+    // For a set of clips: the mean over clips.
+    firstSegmentSec: mean(inputs.map((input) => input.firstSegmentMs)) / 1000,
+    peakRssMB: result.peakRssKb / 1024,
+    loadSec: result.loadMs / 1000,
+    windows: perWindow.length,
+    tokensPerWindow: [...new Set(perWindow)].join('/'),
+    tokenMismatch: mismatch,
+    split: {
+      encoder: sum(encoder) / wallMs,
+      decoder: decoderMs / wallMs,
+      jsBetweenSteps: sum(gaps) / wallMs,
+      other: 1 - (sum(encoder) + decoderMs + sum(gaps)) / wallMs,
+    },
+  };
+}
+
+interface FloorRow {
+  model: string;
+  decoderFileMB: number;
+  crossKvMB: number;
+  floorMs: number;
+  floorWithCrossKvMs: number;
+  ours?: number;
+  theirs?: number;
+}
+
+function decoderFloor(
+  model: string,
+  dir: string,
+  bandwidth: BandwidthResult,
+): Omit<FloorRow, 'ours' | 'theirs'> {
+  const onnx = join(dir, 'onnx');
+  const bytes = readdirSync(onnx)
+    .filter((name) => name.startsWith('decoder_model_merged.onnx'))
+    .reduce((total, name) => total + statSync(join(onnx, name)).size, 0);
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as {
+    d_model: number;
+    decoder_layers: number;
+    max_source_positions: number;
+  };
+  // Cross-attention keys and values of one window, read again on every cached step.
+  const crossKv = config.decoder_layers * 2 * config.max_source_positions * config.d_model * 4;
+  const gbps = bandwidth.bestGBps;
+  return {
+    model,
+    decoderFileMB: bytes / 1e6,
+    crossKvMB: crossKv / 1e6,
+    floorMs: bytes / (gbps * 1e9) / 1e-3,
+    floorWithCrossKvMs: (bytes + crossKv) / (gbps * 1e9) / 1e-3,
+  };
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
+  return [line(headers), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
+}
+
+const fixed = (value: number | undefined, digits: number) =>
+  value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = new Date();
+  const loadBefore = loadavg();
+  mkdirSync(cacheDir, { recursive: true });
+
+  const longSec = options.quick ? 120 : 600;
+  const long = await concatenatedAudio(longSec);
+  const clips = (options.quick ? quickClips : englishClips).map((name) => join(fixtures, name));
+  const sets: [string, string[]][] = [
+    ...(options.sets.includes('long')
+      ? [[`concat-${longSec / 60}min`, [long.path]] as [string, string[]]]
+      : []),
+    ...(options.sets.includes('clips') ? [[`clips(${clips.length})`, clips] as [string, string[]]] : []),
+  ];
+
+  process.stderr.write(`measuring memory bandwidth with ${options.threads} thread(s) …\n`);
+  const bandwidth = await measureBandwidth(options.threads);
+
+  const rows: Row[] = [];
+  const floors: FloorRow[] = [];
+  const raw: { model: string; set: string; result: ChildResult }[] = [];
+  for (const size of options.models) {
+    const dir = await benchModel(size);
+    for (const [set, inputs] of sets) {
+      const pair: Row[] = [];
+      for (const engine of options.engines) {
+        process.stderr.write(`${size} ${set} ${engine} …\n`);
+        const result = runChild(engine, dir, inputs, options.tokens);
+        raw.push({ model: size, set, result });
+        pair.push(summarize(size, set, result, options.tokens));
+      }
+      const ours = pair.find((row) => row.engine === 'ours');
+      const theirs = pair.find((row) => row.engine === 'transformers');
+      if (ours && theirs) ours.speedVsTransformers = ours.rtf / theirs.rtf;
+      rows.push(...pair);
+    }
+    const floor: FloorRow = decoderFloor(size, dir, bandwidth);
+    const longRows = rows.filter((row) => row.model === size && row.set === sets[0]![0]);
+    floor.ours = longRows.find((row) => row.engine === 'ours')?.decoderMsP50;
+    floor.theirs = longRows.find((row) => row.engine === 'transformers')?.decoderMsP50;
+    floors.push(floor);
+  }
+  const loadAfter = loadavg();
+
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const out: string[] = [];
+  out.push(
+    `Quantum STT bench — ${started.toISOString()} — ${cpu}, ${availableParallelism()} cores, node ${process.version}`,
+  );
+  out.push(
+    `load average at start ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, at end ${loadAfter
+      .map((v) => v.toFixed(2))
+      .join(
+        ' ',
+      )}; ${options.tokens} tokens per 30 s window forced in both engines (greedy, no timestamps, en)`,
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'model',
+        'set',
+        'engine',
+        'audio s',
+        'wall s',
+        'RTF x',
+        'enc ms/win',
+        'dec ms/tok p50',
+        'p90',
+        'prefill ms',
+        'JS ms/tok',
+        '1st seg s',
+        'peak RSS MB',
+        'load s',
+        'tok/win',
+        'ours/tjs',
+        'warn',
+      ],
+      rows.map((row) => [
+        row.model,
+        row.set,
+        row.engine,
+        fixed(row.audioSec, 1),
+        fixed(row.wallSec, 1),
+        fixed(row.rtf, 1),
+        fixed(row.encoderMsPerWindow, 0),
+        fixed(row.decoderMsP50, 2),
+        fixed(row.decoderMsP90, 2),
+        fixed(row.prefillMsP50, 1),
+        fixed(row.jsMsPerTokenP50, 2),
+        fixed(row.firstSegmentSec, 2),
+        fixed(row.peakRssMB, 0),
+        fixed(row.loadSec, 1),
+        row.tokensPerWindow,
+        fixed(row.speedVsTransformers, 2),
+        row.tokenMismatch ? 'TOKENS DIFFER' : '',
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    'where the wall time goes (share of wall): encoder runs / decoder runs / JS between decoder steps / rest',
+  );
+  out.push(
+    table(
+      ['model', 'set', 'engine', 'encoder', 'decoder', 'JS between steps', 'rest (features, setup, …)'],
+      rows.map((row) => [
+        row.model,
+        row.set,
+        row.engine,
+        `${fixed(row.split.encoder * 100, 1)}%`,
+        `${fixed(row.split.decoder * 100, 1)}%`,
+        `${fixed(row.split.jsBetweenSteps * 100, 1)}%`,
+        `${fixed(row.split.other * 100, 1)}%`,
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `decoder bandwidth floor: decoder ONNX bytes / ${fixed(bandwidth.bestGBps, 1)} GB/s ` +
+      `(copy ${fixed(bandwidth.copyGBps, 1)}, read ${fixed(bandwidth.readGBps, 1)}; ${bandwidth.method})`,
+  );
+  out.push(
+    table(
+      [
+        'model',
+        'decoder MB',
+        'floor ms/tok',
+        '+cross-KV MB',
+        'floor+KV ms',
+        'ours p50',
+        'ours/floor',
+        'tjs p50',
+        'tjs/floor',
+      ],
+      floors.map((floor) => [
+        floor.model,
+        fixed(floor.decoderFileMB, 1),
+        fixed(floor.floorMs, 2),
+        fixed(floor.crossKvMB, 1),
+        fixed(floor.floorWithCrossKvMs, 2),
+        fixed(floor.ours, 2),
+        fixed(floor.ours === undefined ? undefined : floor.ours / floor.floorMs, 2),
+        fixed(floor.theirs, 2),
+        fixed(floor.theirs === undefined ? undefined : floor.theirs / floor.floorMs, 2),
+      ]),
+    ),
+  );
+  const report = out.join('\n');
+  process.stdout.write(`\n${report}\n`);
+
+  const resultsDir = join(root, 'bench-results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        started: started.toISOString(),
+        options,
+        machine: { cpu, cores: availableParallelism(), node: process.version, loadBefore, loadAfter },
+        audio: { long: { path: relative(root, long.path), seconds: longSec, clips: long.clips }, clips },
+        bandwidth,
+        rows,
+        floors,
+        report,
+        // Per input, per engine: every session run (start/end ms) and the per-window token counts.
+        raw,
+      },
+      null,
+      1,
+    ),
+  );
+  process.stdout.write(`\nwrote ${relative(root, file)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

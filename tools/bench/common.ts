@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Shared between the bench harness (bench.ts) and its per-engine child (runOne.ts): the timed record of
+ * every onnxruntime session run, the per-input result a child reports, and small statistics helpers.
+ */
+
+/** One `InferenceSession.run` call, timed from the JavaScript side (what the caller waits for). */
+export interface SessionRun {
+  readonly part: 'encoder' | 'decoder';
+  /** performance.now() at the call and when its promise settled, ms. */
+  readonly start: number;
+  readonly end: number;
+  /** Decoder only: tokens fed per row (> 1: the first, cache-less step of a window). */
+  readonly positions: number;
+}
+
+export interface InputResult {
+  readonly input: string;
+  readonly audioSec: number;
+  /** From the first sample handed to the engine to the finished transcript (features included). */
+  readonly wallMs: number;
+  /** From the same start to the first segment (ours: onSegment; transformers.js: first window decoded). */
+  readonly firstSegmentMs: number;
+  readonly windows: number;
+  /** Decoder runs after each encoder run: one token each. */
+  readonly decoderRunsPerWindow: readonly number[];
+  /** Tokens each window's output holds (-1 where the engine does not say). */
+  readonly outputTokensPerWindow: readonly number[];
+  readonly runs: readonly SessionRun[];
+  readonly text: string;
+}
+
+export interface ChildResult {
+  readonly engine: 'ours' | 'transformers';
+  readonly model: string;
+  readonly tokensPerWindow: number;
+  readonly loadMs: number;
+  /** VmHWM of the child at its end: its peak resident set, kB. */
+  readonly peakRssKb: number;
+  readonly inputs: readonly InputResult[];
+  /** ours: model.timings() totals over the measured inputs, to cross-check the session timing. */
+  readonly engineTimings?: {
+    encoderMs: number;
+    encoderRuns: number;
+    decoderMs: number;
+    decoderSteps: number;
+  };
+}
+
+/** Linear-interpolated percentile of unsorted values (p in 0..100); NaN when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p / 100) * (sorted.length - 1);
+  const low = Math.floor(rank);
+  const high = Math.ceil(rank);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
+}
+
+export function mean(values: readonly number[]): number {
+  return values.length === 0 ? NaN : values.reduce((sum, value) => sum + value, 0) / values.length;
+}
+
+/** Decoder runs counted after each encoder run, in order. */
+export function decoderRunsPerWindow(runs: readonly SessionRun[]): number[] {
+  const counts: number[] = [];
+  for (const run of runs) {
+    if (run.part === 'encoder') counts.push(0);
+    else if (counts.length > 0) counts[counts.length - 1]! += 1;
+  }
+  return counts;
+}
+
+/**
+ * Milliseconds the engine spends in JavaScript between two decoder runs of the same window: logits
+ * handling, filters, token choice, building the next feeds. One gap per cached step.
+ */
+export function jsGapsMs(runs: readonly SessionRun[]): number[] {
+  const gaps: number[] = [];
+  for (let i = 1; i < runs.length; i++) {
+    const previous = runs[i - 1]!;
+    const run = runs[i]!;
+    if (previous.part === 'decoder' && run.part === 'decoder' && run.positions === 1) {
+      gaps.push(run.start - previous.end);
+    }
+  }
+  return gaps;
+}
+
+export function peakRssKb(): number {
+  // Linux only; elsewhere the bench reports 0 rather than a guess.
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
