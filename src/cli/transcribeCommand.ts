@@ -9,6 +9,7 @@ import {
   type LoadOptions,
   type ModelDtype,
   type RunOptions,
+  type Transcript,
   type TranscribeProgress,
 } from '../engine/index';
 import { collectMediaFiles, loadMedia } from '../engine/media';
@@ -44,6 +45,10 @@ interface TranscribeFlags {
   readonly seed?: number;
   readonly clipTimestamps?: number[];
   readonly maxNewTokens?: number;
+  readonly longForm: RunOptions['longForm'];
+  readonly chunkLength?: number;
+  readonly stride?: number;
+  readonly batchSize?: number;
   readonly dtype?: string;
   readonly encoderDtype?: string;
   readonly decoderDtype?: string;
@@ -128,26 +133,59 @@ async function runTranscribe(paths: readonly string[], flags: TranscribeFlags): 
       seed: flags.seed,
       clipTimestamps: flags.clipTimestamps,
       maxNewTokens: flags.maxNewTokens,
+      longForm: flags.longForm,
+      chunkLengthSec: flags.chunkLength,
+      strideSec: flags.stride,
+      batchSize: flags.batchSize,
+    };
+    const write = async (file: string, transcript: Transcript) => {
+      const written = await writeTranscriptFiles(transcript, {
+        mediaPath: file,
+        formats: flags.format,
+        outDir: flags.outDir,
+        overwrite: flags.overwrite ?? false,
+      });
+      for (const path of written) process.stderr.write(`wrote ${path}\n`);
     };
     // One file failing is reported and the batch goes on; only a cancel stops it.
     const failures: unknown[] = [];
-    for (const file of mediaFiles) {
+    const attempt = async (work: () => Promise<void>) => {
       try {
-        const audio = await loadMedia(file, { channel: flags.channel, ffmpegPath: flags.ffmpeg });
-        const progress = progressReporter(basename(file));
-        const transcript = await model.transcribe(audio.samples, runOptions, { onProgress: progress.update });
-        progress.done();
-        const written = await writeTranscriptFiles(transcript, {
-          mediaPath: file,
-          formats: flags.format,
-          outDir: flags.outDir,
-          overwrite: flags.overwrite ?? false,
-        });
-        for (const path of written) process.stderr.write(`wrote ${path}\n`);
+        await work();
       } catch (error) {
         if (mediaFiles.length === 1 || (isSttError(error) && error.kind === 'cancelled')) throw error;
         failures.push(error);
         process.stderr.write(`${describeFailure(error).message}\n`);
+      }
+    };
+    const load = (file: string) => loadMedia(file, { channel: flags.channel, ffmpegPath: flags.ffmpeg });
+    if (flags.longForm === 'chunked' && mediaFiles.length > 1) {
+      // All files' chunks share batches: decode them in one run, after every file has loaded.
+      const loaded: { file: string; samples: Float32Array }[] = [];
+      for (const file of mediaFiles) {
+        await attempt(async () => {
+          loaded.push({ file, samples: (await load(file)).samples });
+        });
+      }
+      const progress = loaded.map(({ file }) => progressReporter(basename(file)));
+      const transcripts = await model.transcribeMany(
+        loaded.map(({ samples }) => samples),
+        runOptions,
+        { onProgress: (input, update) => progress[input]!.update(update) },
+      );
+      progress.forEach((reporter) => reporter.done());
+      for (const [index, { file }] of loaded.entries()) await attempt(() => write(file, transcripts[index]!));
+    } else {
+      for (const file of mediaFiles) {
+        await attempt(async () => {
+          const audio = await load(file);
+          const progress = progressReporter(basename(file));
+          const transcript = await model.transcribe(audio.samples, runOptions, {
+            onProgress: progress.update,
+          });
+          progress.done();
+          await write(file, transcript);
+        });
       }
     }
     if (failures.length > 0) {
@@ -269,6 +307,21 @@ export function addTranscribeCommand(program: Command): void {
       parseNumberList,
     )
     .option('--max-new-tokens <n>', 'most tokens per window (default 224)', parseNumber)
+    .addOption(
+      new Option(
+        '--long-form <algorithm>',
+        "sequential: OpenAI's seek loop (accuracy first); chunked: overlapping chunks in batches (speed first)",
+      )
+        .choices(['sequential', 'chunked'])
+        .default('sequential'),
+    )
+    .option('--chunk-length <sec>', 'chunked: seconds per chunk, at most 30 (default 30)', parseNumber)
+    .option(
+      '--stride <sec>',
+      'chunked: seconds of overlap on each side (default chunk length / 6)',
+      parseNumber,
+    )
+    .option('--batch-size <n>', 'chunked: chunks decoded together, across files too (default 1)', parseNumber)
     .option('--dtype <dtype>', 'weight format of both parts (fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4)')
     .option('--encoder-dtype <dtype>', 'weight format of the encoder')
     .option('--decoder-dtype <dtype>', 'weight format of the decoder')
