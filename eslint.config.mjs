@@ -9,6 +9,7 @@ const nodeOnly = [
   'src/models/**',
   'src/transcript/**',
   'src/service/**',
+  'src/dictation/**',
   'src/cli/**',
 ];
 

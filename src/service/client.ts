@@ -39,6 +39,7 @@ import {
   type ModelUnloadedParams,
   type ProgressParams,
   type SttErrorData,
+  type TranscribePcmParams,
 } from './protocol';
 
 export interface HostCommand {
@@ -150,10 +151,15 @@ export class EngineClient {
     );
   }
 
-  transcribePcm(samples: Float32Array, run: Partial<RunOptions>, hooks: JobHooks = {}): Promise<Transcript> {
+  transcribePcm(
+    samples: Float32Array,
+    run: Partial<RunOptions>,
+    hooks: JobHooks = {},
+    whenBusy: TranscribePcmParams['whenBusy'] = 'queue',
+  ): Promise<Transcript> {
     const samplesBase64 = encodeSamples(samples);
     return this.runJob(hooks, (connection, jobId) =>
-      connection.sendRequest(transcribePcmRequest, { jobId, samplesBase64, run }),
+      connection.sendRequest(transcribePcmRequest, { jobId, samplesBase64, run, whenBusy }),
     );
   }
 

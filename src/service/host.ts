@@ -87,6 +87,8 @@ class EngineService {
   private queue: Promise<unknown> = Promise.resolve();
   /** Registered on arrival, not when they start, so that a queued job can be cancelled too. */
   private readonly jobs = new Map<string, AbortController>();
+  /** File jobs running or queued: what a dictation request with `whenBusy: 'reject'` refuses to wait for. */
+  private readonly fileJobs = new Set<string>();
   private idleUnloadMs = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly logger: EngineLogger;
@@ -102,8 +104,9 @@ class EngineService {
     const { connection } = this;
     connection.onRequest(hostInfoRequest, hostInfo);
     connection.onRequest(loadModelRequest, (params) => answering(() => this.load(params)));
-    connection.onRequest(transcribeFileRequest, ({ jobId, path, run, media }) =>
-      answering(() =>
+    connection.onRequest(transcribeFileRequest, ({ jobId, path, run, media }) => {
+      this.fileJobs.add(jobId);
+      return answering(() =>
         this.runJob(jobId, run, async (signal) => {
           const audio = await loadMedia(path, {
             channel: media.channel,
@@ -112,10 +115,18 @@ class EngineService {
           });
           return audio.samples;
         }),
-      ),
-    );
-    connection.onRequest(transcribePcmRequest, ({ jobId, samplesBase64, run }) =>
-      answering(() => this.runJob(jobId, run, async () => decodeSamples(samplesBase64))),
+      );
+    });
+    connection.onRequest(transcribePcmRequest, ({ jobId, samplesBase64, run, whenBusy }) =>
+      answering(() => {
+        if (whenBusy === 'reject' && this.fileJobs.size > 0) {
+          throw new SttError(
+            'usage',
+            'the engine is busy transcribing a file: dictation can start when that job has finished or been cancelled',
+          );
+        }
+        return this.runJob(jobId, run, async () => decodeSamples(samplesBase64));
+      }),
     );
     connection.onRequest(cancelRequest, ({ jobId }) => {
       this.jobs.get(jobId)?.abort();
@@ -209,6 +220,7 @@ class EngineService {
       });
     } finally {
       this.jobs.delete(jobId);
+      this.fileJobs.delete(jobId);
       this.armIdleTimer();
     }
   }

@@ -62,6 +62,11 @@ export interface TranscribePcmParams {
   /** 16 kHz mono float32 samples, little-endian, base64: a quarter of the size of a JSON number array. */
   readonly samplesBase64: string;
   readonly run: Partial<RunOptions>;
+  /**
+   * `reject`: fail at once with an SttError when a file job is running or queued, instead of waiting behind it
+   * (dictation cannot wait minutes for its text). Absent: `queue`.
+   */
+  readonly whenBusy?: 'queue' | 'reject';
 }
 
 export const transcribePcmRequest = new RequestType<TranscribePcmParams, Transcript, void>(
