@@ -128,6 +128,7 @@ export class TranscriptPanel {
     switch (message.type) {
       case 'init':
         this.readOnly = message.readOnly;
+        this.list.setAttribute('aria-readonly', String(message.readOnly));
         this.showMedia(message.media, message.mediaNote);
         this.show(message.transcript);
         break;

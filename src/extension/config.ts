@@ -1,9 +1,10 @@
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
 import { availableDtypes, type ModelDtype, type ModelPart } from '../engine/modelFolder';
-import { executionProviders, type ExecutionProvider, type RunOptions } from '../engine/options';
+import { executionProviders, type ExecutionProvider } from '../engine/options';
 import type { LoadSettings, MediaSettings } from '../service/protocol';
 import { isFormatId, type FormatId } from '../transcript/formats';
+import { runOptionsFromSettings, type SettingsRunOptions } from './runSettings';
 
 /**
  * Every `quantumStt.*` setting, read in this one place. Commands read it when a job starts, so a changed
@@ -19,7 +20,7 @@ export interface SttConfig {
   readonly dtype: Readonly<Record<ModelPart, ModelDtype | 'auto'>>;
   /** 0: onnxruntime's choice. */
   readonly cpuThreads: number;
-  readonly run: Partial<RunOptions>;
+  readonly run: Partial<SettingsRunOptions>;
   readonly media: MediaSettings;
   /** Extra formats written next to the JSON transcript. */
   readonly outputFormats: readonly FormatId[];
@@ -35,12 +36,6 @@ export const configSection = 'quantumStt';
 export function readConfig(): SttConfig {
   const c = vscode.workspace.getConfiguration(configSection);
   const text = (key: string) => c.get<string>(key, '').trim();
-  const threshold = (key: string) => {
-    const value = c.get<number | null>(key, null);
-    return typeof value === 'number' ? value : null;
-  };
-  const language = text('language') || 'auto';
-  const prompt = text('initialPrompt');
   return {
     model: text('model'),
     device: oneOf(c.get('device'), ['auto', 'cpu', 'gpu'] as const, 'auto'),
@@ -52,15 +47,7 @@ export function readConfig(): SttConfig {
       decoder: c.get<ModelDtype | 'auto'>('dtype.decoder', 'auto'),
     },
     cpuThreads: c.get<number>('cpuThreads', 0),
-    run: {
-      language,
-      task: oneOf(c.get('task'), ['transcribe', 'translate'] as const, 'transcribe'),
-      timestamps: oneOf(c.get('timestamps'), ['segment', 'none'] as const, 'segment'),
-      initialPrompt: prompt === '' ? undefined : prompt,
-      conditionOnPreviousText: c.get<boolean>('conditionOnPreviousText', true),
-      noSpeechThreshold: threshold('noSpeechThreshold'),
-      logprobThreshold: threshold('logprobThreshold'),
-    },
+    run: runOptionsFromSettings((key) => c.get(key)),
     media: { ffmpegPath: text('ffmpegPath') || undefined },
     outputFormats: (c.get<string[]>('output.formats') ?? []).filter(isFormatId),
     outputFolder: text('output.folder'),

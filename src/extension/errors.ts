@@ -10,11 +10,27 @@ export function formatDuration(ms: number): string {
   return minutes > 0 ? `${minutes} min ${String(seconds).padStart(2, '0')} s` : `${seconds} s`;
 }
 
+/** A notification button: its label and what it does. */
+export interface ErrorAction {
+  readonly label: string;
+  run(): unknown;
+}
+
+const runCommand = (label: string, command: string, ...args: unknown[]): ErrorAction => ({
+  label,
+  run: () => vscode.commands.executeCommand(command, ...args),
+});
+
 /**
  * Failures as notifications with the action that fixes them: SttErrors say what the user can change; anything
- * else is a bug, logged with its stack.
+ * else is a bug, logged with its stack. `actions` are offered before the ones of the error's kind.
  */
-export function reportError(state: ExtensionState, error: unknown, during: string): void {
+export function reportError(
+  state: ExtensionState,
+  error: unknown,
+  during: string,
+  actions: readonly ErrorAction[] = [],
+): void {
   if (!isSttError(error)) {
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
     state.log.error(`${during} failed: ${text}`);
@@ -24,19 +40,18 @@ export function reportError(state: ExtensionState, error: unknown, during: strin
     return;
   }
   state.log.warn(`${during}: ${error.kind}: ${error.message}`);
-  const actions: Partial<Record<typeof error.kind, readonly [string, string][]>> = {
+  const byKind: Partial<Record<typeof error.kind, readonly ErrorAction[]>> = {
     model: [
-      ['Select Model', 'quantumStt.selectModel'],
-      ['Manage Models', 'quantumStt.manageModels'],
+      runCommand('Select Model', 'quantumStt.selectModel'),
+      runCommand('Manage Models', 'quantumStt.manageModels'),
     ],
-    network: [['Show Log', 'quantumStt.showLog']],
-    input: [['Show Log', 'quantumStt.showLog']],
+    network: [runCommand('Show Log', 'quantumStt.showLog')],
+    input: [runCommand('Show Log', 'quantumStt.showLog')],
+    // Most usage errors of a job are a setting out of range (the engine names it) or overwriting refused.
+    usage: [runCommand('Open Settings', 'workbench.action.openSettings', 'quantumStt.')],
   };
-  const buttons = actions[error.kind] ?? [];
+  const buttons = [...actions, ...(byKind[error.kind] ?? [])];
   void vscode.window
-    .showErrorMessage(`Quantum STT: ${error.message}`, ...buttons.map(([label]) => label))
-    .then((choice) => {
-      const command = buttons.find(([label]) => label === choice)?.[1];
-      if (command) void vscode.commands.executeCommand(command);
-    });
+    .showErrorMessage(`Quantum STT: ${error.message}`, ...buttons.map(({ label }) => label))
+    .then((choice) => buttons.find(({ label }) => label === choice)?.run());
 }

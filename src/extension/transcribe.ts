@@ -1,16 +1,18 @@
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import * as vscode from 'vscode';
+import { isSttError } from '../engine/errors';
 import { collectMediaFiles, MEDIA_EXTENSIONS } from '../engine/media';
 import type { RunOptions } from '../engine/options';
 import { JobError } from '../service/client';
 import { FORMAT_IDS, FORMATS } from '../transcript/formats';
 import { parseTranscript, TRANSCRIPT_SCHEMA, type Segment, type Transcript } from '../transcript/result';
 import { writeTranscriptFiles } from '../transcript/writeFiles';
-import { outputFolderFor, readConfig, type SttConfig } from './config';
-import { formatDuration, reportError } from './errors';
+import { configSection, outputFolderFor, readConfig, type SttConfig } from './config';
+import { formatDuration, reportError, type ErrorAction } from './errors';
 import { saveTranscriptAs } from './exportTranscript';
 import { ensureModelLoaded, offerTranslatingModel } from './models';
+import { LiveTranscriptPanel } from './panel/livePanel';
 import { TRANSCRIPT_VIEW_TYPE } from './panel/provider';
 import type { ExtensionState } from './state';
 
@@ -116,6 +118,7 @@ async function transcribeOne(
   const config = readConfig();
   const run: Partial<RunOptions> = { ...config.run, task };
   const name = basename(mediaPath);
+  let live: LiveTranscriptPanel | undefined;
   try {
     const info = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: 'Quantum STT: loading the model' },
@@ -126,6 +129,8 @@ async function transcribeOne(
       void offerTranslatingModel(state, info);
       return 'failed';
     }
+    const panel = LiveTranscriptPanel.open(state, mediaPath, { task, language: run.language ?? 'auto' });
+    live = panel;
     const transcript = await vscode.window.withProgress(
       {
         location: vscode.ProgressLocation.Notification,
@@ -138,39 +143,66 @@ async function transcribeOne(
         let reportedPercent = 0;
         return state.engineHost.transcribeFile(mediaPath, run, config.media, {
           signal: controller.signal,
+          onSegment: (segment) => panel.addSegment(segment),
           onProgress: ({ fraction, elapsedMs, etaMs }) => {
             const percent = fraction * 100;
             const eta = etaMs === undefined ? '' : ` · ~${formatDuration(etaMs)} left`;
-            progress.report({
-              increment: percent - reportedPercent,
-              message: `${Math.floor(percent)}% · ${formatDuration(elapsedMs)} elapsed${eta}`,
-            });
+            const message = `${Math.floor(percent)}% · ${formatDuration(elapsedMs)} elapsed${eta}`;
+            progress.report({ increment: percent - reportedPercent, message });
+            // The last progress is not 1 until the job has returned: the bar stays up to the end.
+            panel.showProgress(Math.min(fraction, 0.999), message);
             reportedPercent = percent;
           },
         });
       },
     );
-    await saveAndOpen(state, transcript, mediaPath, config);
+    await saveAndOpen(state, transcript, mediaPath, config, panel);
     return 'done';
   } catch (error) {
+    const cancelled = error instanceof JobError && error.kind === 'cancelled';
+    live?.stop(cancelled ? 'cancelled' : 'failed');
     if (error instanceof JobError && error.segments.length > 0) {
-      void offerPartial(state, error, mediaPath, config, run);
+      void offerPartial(state, error, mediaPath, config, run, live);
     } else if (error instanceof JobError && error.kind === 'cancelled') {
       void vscode.window.showInformationMessage(
         `Quantum STT: ${name}: cancelled before any segment was finished.`,
       );
     } else {
-      reportError(state, error, `transcribing ${name}`);
+      const noWordTimes = run.timestamps === 'word' && isSttError(error) && error.kind === 'model';
+      reportError(state, error, `transcribing ${name}`, noWordTimes ? wordTimestampActions : []);
     }
-    return error instanceof JobError && error.kind === 'cancelled' ? 'cancelled' : 'failed';
+    return cancelled ? 'cancelled' : 'failed';
   }
 }
+
+/**
+ * Word timestamps fail (a model error) when the model's decoder does not output its cross-attention (the
+ * message names the models that do); besides picking another model, going back to segment timestamps works.
+ */
+const wordTimestampActions: readonly ErrorAction[] = [
+  {
+    label: 'Use Segment Timestamps',
+    run: () => {
+      const settings = vscode.workspace.getConfiguration(configSection);
+      const where = settings.inspect('timestamps');
+      // Changed where it was set to `word`, so that the fix is not shadowed by a workspace value.
+      const target =
+        where?.workspaceFolderValue !== undefined
+          ? vscode.ConfigurationTarget.WorkspaceFolder
+          : where?.workspaceValue !== undefined
+            ? vscode.ConfigurationTarget.Workspace
+            : vscode.ConfigurationTarget.Global;
+      return settings.update('timestamps', 'segment', target);
+    },
+  },
+];
 
 async function saveAndOpen(
   state: ExtensionState,
   transcript: Transcript,
   mediaPath: string,
   config: SttConfig,
+  live: LiveTranscriptPanel | undefined,
 ): Promise<void> {
   const written = await writeTranscriptFiles(transcript, {
     mediaPath,
@@ -179,7 +211,9 @@ async function saveAndOpen(
     overwrite: config.overwrite,
   });
   state.log.info(`wrote ${written.join(', ')}`);
-  await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(written[0]!), TRANSCRIPT_VIEW_TYPE);
+  const transcriptUri = vscode.Uri.file(written[0]!);
+  if (live) await live.replaceWith(transcriptUri);
+  else await vscode.commands.executeCommand('vscode.openWith', transcriptUri, TRANSCRIPT_VIEW_TYPE);
 }
 
 /** A cancelled or crashed job keeps what it finished: offer to save it as the (partial) transcript. */
@@ -189,6 +223,7 @@ async function offerPartial(
   mediaPath: string,
   config: SttConfig,
   run: Partial<RunOptions>,
+  live: LiveTranscriptPanel | undefined,
 ): Promise<void> {
   const segments: readonly Segment[] = error.segments;
   const why = error.kind === 'cancelled' ? 'cancelled' : error.message;
@@ -208,7 +243,7 @@ async function offerPartial(
     segments,
   };
   try {
-    await saveAndOpen(state, partial, mediaPath, config);
+    await saveAndOpen(state, partial, mediaPath, config, live);
   } catch (saveError) {
     reportError(state, saveError, `saving the partial transcript of ${basename(mediaPath)}`);
   }

@@ -194,12 +194,20 @@ async function clearNotifications() {
   await runCommand(page, 'Notifications: Clear All Notifications').catch(() => undefined);
 }
 
-/** The webview frame of the transcript panel showing `mediaName`'s transcript, once it has segments. */
-async function panelFrame(mediaName, timeoutMs = 60_000) {
+/**
+ * The webview frame of the transcript panel showing `mediaName`'s transcript, once it has segments. `live`: the
+ * read-only panel of a job in progress instead of the custom editor of the written file.
+ */
+async function panelFrame(mediaName, { live = false, timeoutMs = 60_000 } = {}) {
   return poll(
-    `the transcript panel of ${mediaName} with segments`,
+    `the ${live ? 'live ' : ''}transcript panel of ${mediaName} with segments`,
     async () => {
       for (const frame of page.frames()) {
+        const readOnly = await frame
+          .locator('ol.segments')
+          .getAttribute('aria-readonly', { timeout: 100 })
+          .catch(() => undefined);
+        if (readOnly !== String(live)) continue;
         const label = await frame
           .locator('header audio, header video')
           .first()
@@ -367,7 +375,7 @@ try {
       // weights under the name of large-v3-turbo are a model that cannot translate.
       cannotTranslateDir = join(modelsDir, 'whisper-large-v3-turbo');
       cpSync(converted, cannotTranslateDir, { recursive: true });
-      for (const name of ['jfk.wav', 'whisperkit_jfk_441khz.m4a']) {
+      for (const name of ['jfk.wav', 'whisperkit_jfk_441khz.m4a', 'longform_en_101s.wav']) {
         copyFileSync(join(audioFixtures, name), join(workspace, name));
       }
       // A WAV whose header is garbled and whose data is cut short: no decoder can read it.
@@ -524,6 +532,67 @@ try {
       if (problems.length > 0) throw new Error(problems.join('\n'));
       await screenshot(page, resultsDir, '03-exported');
       console.log(`  ${cues.length} cue(s) match the transcript`);
+    },
+  );
+
+  await check(
+    '3b. Transcribe File streams segments into the live panel before the job ends; Cancel keeps them',
+    async () => {
+      await clearNotifications();
+      const mediaName = 'longform_en_101s.wav';
+      const transcriptPath = join(workspace, `${mediaName}.transcript.json`);
+      await recordToasts();
+      await explorerContextMenu(mediaName, 'Transcribe File');
+      const progressToast = page.locator('.notification-toast', { hasText: `Transcribing ${mediaName}` });
+      await progressToast.first().waitFor({ state: 'visible', timeout: 30_000 });
+      // The test model needs about a minute for this file on CPU; the first window's segments come long before.
+      const live = await panelFrame(mediaName, { live: true, timeoutMs: 90_000 });
+      const seen = {
+        texts: (await live.locator('li.segment .text').allTextContents()).map((text) => text.trim()),
+        barVisible: await live.locator('.progress progress').isVisible(),
+        barValue: await live.locator('.progress progress').evaluate((bar) => bar.value),
+        jobRunning: await progressToast.first().isVisible(),
+        fileWritten: existsSync(transcriptPath),
+      };
+      await screenshot(page, resultsDir, '03b-live-panel');
+      if (
+        !seen.jobRunning ||
+        seen.fileWritten ||
+        !seen.barVisible ||
+        !(seen.barValue > 0 && seen.barValue < 1)
+      ) {
+        throw new Error(`segments in the live panel, but not while the job ran: ${JSON.stringify(seen)}`);
+      }
+      await progressToast.first().getByRole('button', { name: 'Cancel' }).click();
+      const offer = page.locator('.notification-toast', { hasText: 'cancelled' });
+      await offer.first().waitFor({ state: 'visible', timeout: 30_000 });
+      await screenshot(page, resultsDir, '03b-cancelled');
+      await offer
+        .first()
+        .getByRole('button', { name: /^Save the \d+ Finished Segment/ })
+        .click();
+      await poll(
+        `${transcriptPath} to be written with the finished segments`,
+        () => (existsSync(transcriptPath) ? true : undefined),
+        15_000,
+      );
+      const saved = readTranscript(mediaName).segments.map((segment) => segment.text.trim());
+      // What streamed in is what was saved: the live rows are the saved transcript's first segments.
+      if (JSON.stringify(saved.slice(0, seen.texts.length)) !== JSON.stringify(seen.texts)) {
+        throw new Error(
+          `the live panel showed ${JSON.stringify(seen.texts)}, the file has ${JSON.stringify(saved)}`,
+        );
+      }
+      const editor = await panelFrame(mediaName);
+      const rows = (await editor.locator('li.segment .text').allTextContents()).map((text) => text.trim());
+      if (JSON.stringify(rows) !== JSON.stringify(saved)) {
+        throw new Error(`the editor shows ${JSON.stringify(rows)}, the file has ${JSON.stringify(saved)}`);
+      }
+      await screenshot(page, resultsDir, '03b-partial-saved');
+      console.log(
+        `  ${seen.texts.length} segment(s) live at ${Math.round(seen.barValue * 100)} % with the job running; ` +
+          `${saved.length} saved after Cancel`,
+      );
     },
   );
 

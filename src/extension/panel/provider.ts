@@ -53,12 +53,92 @@ function activeTabUri(): vscode.Uri | undefined {
     : undefined;
 }
 
-/** One open panel: its document, what it plays, and how to talk to it. */
-interface PanelSession {
-  readonly document: vscode.TextDocument;
-  readonly mediaUri: vscode.Uri | undefined;
+/** What a panel plays, as the webview receives it, and the line it shows when that is not the plain file. */
+export interface PanelPlayback {
   readonly media: PanelMedia | undefined;
   readonly mediaNote: string | undefined;
+}
+
+/**
+ * Sets a webview up as a transcript panel: the page with its CSP, resource roots limited to the extension and
+ * the folder of what it plays, and the playable form of `mediaUri`. Shared by the custom editor and the live
+ * panel of a transcription in progress, so both show exactly the same page.
+ */
+export async function preparePanelWebview(
+  state: ExtensionState,
+  webview: vscode.Webview,
+  mediaUri: vscode.Uri | undefined,
+): Promise<PanelPlayback> {
+  const { context, log } = state;
+  const proxyDir = vscode.Uri.joinPath(context.globalStorageUri, 'playable-media');
+  const media =
+    mediaUri && (await exists(mediaUri)) ? await resolvePlayableMedia(mediaUri, proxyDir, log) : undefined;
+  webview.options = {
+    enableScripts: true,
+    localResourceRoots: [
+      vscode.Uri.joinPath(context.extensionUri, 'dist'),
+      vscode.Uri.joinPath(context.extensionUri, 'media'),
+      ...(media ? [vscode.Uri.joinPath(media.uri, '..')] : []),
+    ],
+  };
+  webview.html = panelHtml({
+    cspSource: webview.cspSource,
+    scriptUri: webview
+      .asWebviewUri(vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview.js'))
+      .toString(),
+    styleUri: webview
+      .asWebviewUri(vscode.Uri.joinPath(context.extensionUri, 'media', 'panel.css'))
+      .toString(),
+  });
+  return {
+    media: media && {
+      uri: webview.asWebviewUri(media.uri).toString(),
+      kind: media.kind,
+      fileName: basename(mediaUri!.path),
+    },
+    mediaNote:
+      media?.note ??
+      (media
+        ? undefined
+        : `No media to play: ${mediaUri ? `${basename(mediaUri.path)} is not next to the transcript` : 'the file is not named <media file>.transcript.json'}.`),
+  };
+}
+
+/** Copy in the panel (either kind): the chosen segments as text lines with their times. */
+export async function copySegments(transcript: Transcript, segmentIds: readonly number[]): Promise<void> {
+  const ids = new Set(segmentIds);
+  const segments = transcript.segments.filter((segment) => ids.has(segment.id));
+  await vscode.env.clipboard.writeText(segmentsAsText(segments));
+  void vscode.window.setStatusBarMessage(`Copied ${segments.length} segment(s) with their times`, 3000);
+}
+
+/**
+ * The panel's messages, checked (a webview is not trusted input) and handled one by one; a failing handler
+ * is logged and shown rather than lost in a rejected promise.
+ */
+export function onPanelMessage(
+  log: vscode.LogOutputChannel,
+  webview: vscode.Webview,
+  handle: (message: FromPanel) => Promise<void>,
+): vscode.Disposable {
+  return webview.onDidReceiveMessage(async (message: unknown) => {
+    if (!isFromPanel(message)) {
+      log.warn(`transcript panel sent an unknown message: ${JSON.stringify(message)?.slice(0, 200)}`);
+      return;
+    }
+    try {
+      await handle(message);
+    } catch (error) {
+      log.error(`transcript panel: ${message.type} failed: ${errorText(error)}`);
+      void vscode.window.showErrorMessage(`Quantum STT: ${errorText(error)}`);
+    }
+  });
+}
+
+/** One open panel: its document, what it plays, and how to talk to it. */
+interface PanelSession extends PanelPlayback {
+  readonly document: vscode.TextDocument;
+  readonly mediaUri: vscode.Uri | undefined;
   post(message: ToPanel): void;
   /** The document as a transcript; a broken file is reported in the panel and gives undefined. */
   read(): Transcript | undefined;
@@ -68,43 +148,14 @@ class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
   constructor(private readonly state: ExtensionState) {}
 
   async resolveCustomTextEditor(document: vscode.TextDocument, panel: vscode.WebviewPanel): Promise<void> {
-    const { context, log } = this.state;
-    const proxyDir = vscode.Uri.joinPath(context.globalStorageUri, 'playable-media');
+    const { log } = this.state;
     const mediaUri = mediaUriFor(document.uri);
-    const media =
-      mediaUri && (await exists(mediaUri)) ? await resolvePlayableMedia(mediaUri, proxyDir, log) : undefined;
     const webview = panel.webview;
-    webview.options = {
-      enableScripts: true,
-      localResourceRoots: [
-        vscode.Uri.joinPath(context.extensionUri, 'dist'),
-        vscode.Uri.joinPath(context.extensionUri, 'media'),
-        ...(media ? [vscode.Uri.joinPath(media.uri, '..')] : []),
-      ],
-    };
-    webview.html = panelHtml({
-      cspSource: webview.cspSource,
-      scriptUri: webview
-        .asWebviewUri(vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview.js'))
-        .toString(),
-      styleUri: webview
-        .asWebviewUri(vscode.Uri.joinPath(context.extensionUri, 'media', 'panel.css'))
-        .toString(),
-    });
-
+    const playback = await preparePanelWebview(this.state, webview, mediaUri);
     const session: PanelSession = {
       document,
       mediaUri,
-      media: media && {
-        uri: webview.asWebviewUri(media.uri).toString(),
-        kind: media.kind,
-        fileName: basename(mediaUri!.path),
-      },
-      mediaNote:
-        media?.note ??
-        (media
-          ? undefined
-          : `No media to play: ${mediaUri ? `${basename(mediaUri.path)} is not next to the transcript` : 'the file is not named <media file>.transcript.json'}.`),
+      ...playback,
       post: (message) => void webview.postMessage(message),
       read: () => {
         try {
@@ -116,18 +167,7 @@ class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
       },
     };
     const subscriptions = [
-      webview.onDidReceiveMessage(async (message: unknown) => {
-        if (!isFromPanel(message)) {
-          log.warn(`transcript panel sent an unknown message: ${JSON.stringify(message)?.slice(0, 200)}`);
-          return;
-        }
-        try {
-          await this.handle(message, session);
-        } catch (error) {
-          log.error(`transcript panel: ${message.type} failed: ${errorText(error)}`);
-          void vscode.window.showErrorMessage(`Quantum STT: ${errorText(error)}`);
-        }
-      }),
+      onPanelMessage(log, webview, (message) => this.handle(message, session)),
       vscode.workspace.onDidChangeTextDocument((event) => {
         if (event.document !== document || event.contentChanges.length === 0) return;
         const transcript = session.read();
@@ -176,11 +216,7 @@ class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
       }
       case 'copySegments': {
         const transcript = read();
-        if (!transcript) return;
-        const ids = new Set(message.segmentIds);
-        const segments = transcript.segments.filter((segment) => ids.has(segment.id));
-        await vscode.env.clipboard.writeText(segmentsAsText(segments));
-        void vscode.window.setStatusBarMessage(`Copied ${segments.length} segment(s) with their times`, 3000);
+        if (transcript) await copySegments(transcript, message.segmentIds);
         return;
       }
       case 'mediaError':
