@@ -39,8 +39,6 @@ export interface SessionSettings {
   readonly utterance: UtteranceSettings;
   /** Re-transcribe the growing utterance this often for partial text; 0: no partials. */
   readonly partialIntervalMs: number;
-  /** Applied to every final text (spoken commands). */
-  readonly postProcess: (text: string) => string;
 }
 
 export type StartRecorder = (handlers: RecorderHandlers) => Recorder;
@@ -222,7 +220,7 @@ export class DictationSession {
       await previous;
       let final: string;
       try {
-        final = this.settings.postProcess(await text);
+        final = await text;
       } catch (error) {
         if (epoch === this.epoch) this.fail(asSttError(error));
         return;

@@ -8,6 +8,7 @@ import {
   setHubToken,
 } from './models';
 import { openTranscript } from './panel/provider';
+import { dictationFor } from './dictation';
 import type { ExtensionState } from './state';
 import {
   exportTranscriptCommand,
@@ -19,19 +20,16 @@ import {
 /** `args`: what VS Code passes, e.g. the clicked resource and the multi-selection from a context menu. */
 type CommandHandler = (state: ExtensionState, ...args: unknown[]) => unknown;
 
-const dictationLater = () =>
-  vscode.window.showInformationMessage(
-    'Quantum STT: dictation is coming in a later version. Transcribing and translating media files works now.',
-  );
-
 /** Every command the extension contributes, by id; package.json's `contributes.commands` lists the same ids. */
 export const commandTable: Readonly<Record<string, CommandHandler>> = {
   'quantumStt.transcribeFile': (state, uri, uris) => transcribeFilesCommand(state, 'transcribe', uri, uris),
   'quantumStt.translateFile': (state, uri, uris) => transcribeFilesCommand(state, 'translate', uri, uris),
   'quantumStt.transcribeFolder': (state, uri) => transcribeFolderCommand(state, uri),
   'quantumStt.transcribeSample': (state) => transcribeSampleCommand(state),
-  'quantumStt.startDictation': dictationLater,
-  'quantumStt.stopDictation': dictationLater,
+  'quantumStt.startDictation': (state, args) => dictationFor(state).start(args),
+  'quantumStt.stopDictation': (state) => dictationFor(state).stop(),
+  'quantumStt.toggleDictation': (state, args) => dictationFor(state).toggle(args),
+  'quantumStt.cancelDictation': (state) => dictationFor(state).cancel(),
   'quantumStt.selectModel': (state) => selectModel(state),
   'quantumStt.downloadModel': (state) => downloadModelCommand(state),
   'quantumStt.manageModels': (state) => manageModels(state),

@@ -65,7 +65,6 @@ export function sessionSettings(overrides: Partial<SessionSettings> = {}): Sessi
     mode: 'continuous',
     utterance: defaultUtteranceSettings,
     partialIntervalMs: 1000,
-    postProcess: (text) => text,
     ...overrides,
   };
 }
