@@ -18,8 +18,8 @@ export interface InvariantOptions {
 /**
  * What every long-form transcript must satisfy whatever the algorithm: ids in order, segments inside the
  * audio (sequential ones inside their window; unless told otherwise, ordered and non-overlapping), no run of
- * text repeated across a segment
- * boundary (what a bad chunk merge produces), and the tokens decoding to the text.
+ * text repeated across a segment boundary (what a bad chunk merge produces), and the tokens decoding to the
+ * text.
  */
 export function assertTranscriptInvariants(
   transcript: Transcript,
