@@ -32,6 +32,12 @@ import type { TextAssembler } from './tokenizer';
  * - avgLogprob, noSpeechProb and compressionRatio of a segment are those of the chunk whose timestamp closed
  *   it (the trailing open segment: the last chunk), as decoded on its own: the merge has no probabilities.
  *
+ * Other options: `language: 'auto'` detects per input on its first 30 s (a window of its own, as
+ * transformers.js's processor computes it); an initial prompt prompts every chunk; timestamps `none` gives one
+ * segment spanning the input, its text the merge of all chunks; OpenAI's timestamp rules (the default) apply
+ * per chunk, max initial timestamp included. Fallback, silence skipping and word timestamps are sequential
+ * only (refused or unused here, see resolveRunOptions).
+ *
  * Batching: rows of a batch must share the decoder's initial tokens, so a batch only joins chunks of inputs
  * with the same language; chunks keep their input order. A batched decode gives each row exactly what
  * decoding it alone gives, so the output does not depend on batchSize. On CPU the gain is modest (each
@@ -262,7 +268,7 @@ export async function transcribeChunked(
   const timePrecisionSec = WINDOW_SAMPLES / SAMPLE_RATE_HZ / dims.nAudioCtx;
   const prompt =
     options.initialPrompt === undefined ? [] : tokenizer.encode(` ${options.initialPrompt.trim()}`);
-  const planners = new Map<string, DecodingPlan>();
+  const plans = new Map<string, DecodingPlan>();
   const states: InputState[] = [];
   for (const samples of inputs) {
     const { language, languageProbability } = await chooseLanguage(
@@ -271,10 +277,10 @@ export async function transcribeChunked(
       options,
       hooks.signal,
     );
-    let plan = planners.get(language);
+    let plan = plans.get(language);
     if (plan === undefined) {
       plan = windowPlanner(parts, options, language, timePrecisionSec)(prompt);
-      planners.set(language, plan);
+      plans.set(language, plan);
     }
     states.push({
       samples,
