@@ -3,7 +3,7 @@
  * by our converter, the same audio and the same amount of work, plus the decoder's memory-bandwidth floor.
  *
  *   npm run bench -- [--models tiny,base[,large-v3-turbo]] [--quick] [--tokens N] [--threads N] [--engines ours,transformers]
- *                   [--sets long,clips]
+ *                   [--sets long,clips] [--report bench-results/<file>.json]
  *
  * Every (model, input set, engine) runs in a child process of its own (tools/bench/runOne.ts) so that peak
  * RSS is that engine's alone. Results: a table on stdout, everything measured in bench-results/<time>.json.
@@ -49,6 +49,8 @@ interface Options {
   engines: ('ours' | 'transformers')[];
   /** `long`: the concatenated file; `clips`: the single clips. */
   sets: ('long' | 'clips')[];
+  /** Print the tables of an earlier bench-results JSON (recomputed from its raw runs) instead of measuring. */
+  report: string | undefined;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -59,6 +61,7 @@ function parseOptions(argv: readonly string[]): Options {
     threads: availableParallelism(),
     engines: ['ours', 'transformers'],
     sets: ['long', 'clips'],
+    report: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -71,6 +74,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (flag === '--quick') options.quick = true;
     else if (flag === '--tokens') options.tokens = Number(value());
     else if (flag === '--threads') options.threads = Number(value());
+    else if (flag === '--report') options.report = value();
     else if (flag === '--sets') options.sets = value().split(',') as Options['sets'];
     else if (flag === '--engines') options.engines = value().split(',') as Options['engines'];
     else if (flag === '--help' || flag === '-h') {
@@ -100,13 +104,17 @@ function filesUnder(dir: string): string[] {
   );
 }
 
-/** Changes whenever the converter or the package version changes: a new key converts again. */
+/**
+ * Changes whenever the converter's code or the package version changes: a new key converts again. (Only the
+ * version of package.json counts: a dependency added elsewhere does not change the weights.)
+ */
 function converterKey(): string {
   const hash = createHash('sha256');
-  for (const file of [...filesUnder(join(root, 'src', 'convert')), join(root, 'package.json')].sort()) {
+  for (const file of filesUnder(join(root, 'src', 'convert')).sort()) {
     hash.update(relative(root, file)).update(readFileSync(file));
   }
-  return hash.digest('hex').slice(0, 12);
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  return hash.update(version).digest('hex').slice(0, 12);
 }
 
 /** A random-weight fp32 model of the real size, converted once into .cache/bench/models. */
@@ -219,6 +227,8 @@ interface Row {
   encoderMsPerWindow: number;
   decoderMsP50: number;
   decoderMsP90: number;
+  /** The fastest cached step: on a loaded machine, closer to what the step costs than the median. */
+  decoderMsMin: number;
   prefillMsP50: number;
   jsMsPerTokenP50: number;
   firstSegmentSec: number;
@@ -261,6 +271,7 @@ function summarize(model: string, set: string, result: ChildResult, tokens: numb
     encoderMsPerWindow: mean(encoder),
     decoderMsP50: percentile(cached, 50),
     decoderMsP90: percentile(cached, 90),
+    decoderMsMin: percentile(cached, 0),
     prefillMsP50: percentile(prefill, 50),
     jsMsPerTokenP50: percentile(gaps, 50),
     // For a set of clips: the mean over clips.
@@ -287,13 +298,15 @@ interface FloorRow {
   floorWithCrossKvMs: number;
   ours?: number;
   theirs?: number;
+  oursMin?: number;
+  theirsMin?: number;
 }
 
 function decoderFloor(
   model: string,
   dir: string,
   bandwidth: BandwidthResult,
-): Omit<FloorRow, 'ours' | 'theirs'> {
+): Omit<FloorRow, 'ours' | 'theirs' | 'oursMin' | 'theirsMin'> {
   const onnx = join(dir, 'onnx');
   const bytes = readdirSync(onnx)
     .filter((name) => name.startsWith('decoder_model_merged.onnx'))
@@ -324,62 +337,63 @@ function table(headers: string[], rows: string[][]): string {
 const fixed = (value: number | undefined, digits: number) =>
   value === undefined || Number.isNaN(value) ? '-' : value.toFixed(digits);
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  const started = new Date();
-  const loadBefore = loadavg();
-  mkdirSync(cacheDir, { recursive: true });
+interface SavedRun {
+  readonly started: string;
+  readonly options: Options;
+  readonly machine: {
+    readonly cpu: string;
+    readonly cores: number;
+    readonly node: string;
+    readonly loadBefore: number[];
+    readonly loadAfter: number[];
+  };
+  readonly bandwidth: BandwidthResult;
+  /** Per input, per engine: every session run (start/end ms) and the per-window token counts. */
+  readonly raw: readonly { model: string; set: string; result: ChildResult }[];
+}
 
-  const longSec = options.quick ? 120 : 600;
-  const long = await concatenatedAudio(longSec);
-  const clips = (options.quick ? quickClips : englishClips).map((name) => join(fixtures, name));
-  const sets: [string, string[]][] = [
-    ...(options.sets.includes('long')
-      ? [[`concat-${longSec / 60}min`, [long.path]] as [string, string[]]]
-      : []),
-    ...(options.sets.includes('clips') ? [[`clips(${clips.length})`, clips] as [string, string[]]] : []),
-  ];
-
-  process.stderr.write(`measuring memory bandwidth with ${options.threads} thread(s) …\n`);
-  const bandwidth = await measureBandwidth(options.threads);
-
-  const rows: Row[] = [];
-  const floors: FloorRow[] = [];
-  const raw: { model: string; set: string; result: ChildResult }[] = [];
-  for (const size of options.models) {
-    const dir = await benchModel(size);
-    for (const [set, inputs] of sets) {
-      const pair: Row[] = [];
-      for (const engine of options.engines) {
-        process.stderr.write(`${size} ${set} ${engine} …\n`);
-        const result = runChild(engine, dir, inputs, options.tokens);
-        raw.push({ model: size, set, result });
-        pair.push(summarize(size, set, result, options.tokens));
-      }
-      const ours = pair.find((row) => row.engine === 'ours');
-      const theirs = pair.find((row) => row.engine === 'transformers');
-      if (ours && theirs) ours.speedVsTransformers = ours.rtf / theirs.rtf;
-      rows.push(...pair);
-    }
-    const floor: FloorRow = decoderFloor(size, dir, bandwidth);
-    const longRows = rows.filter((row) => row.model === size && row.set === sets[0]![0]);
-    floor.ours = longRows.find((row) => row.engine === 'ours')?.decoderMsP50;
-    floor.theirs = longRows.find((row) => row.engine === 'transformers')?.decoderMsP50;
-    floors.push(floor);
+/** The table rows and bandwidth floors of a run, from its raw child results. */
+function derive(saved: SavedRun): { rows: Row[]; floors: FloorRow[] } {
+  const rows = saved.raw.map(({ model, set, result }) => summarize(model, set, result, saved.options.tokens));
+  for (const ours of rows.filter((row) => row.engine === 'ours')) {
+    const theirs = rows.find(
+      (row) => row.engine === 'transformers' && row.model === ours.model && row.set === ours.set,
+    );
+    if (theirs) ours.speedVsTransformers = ours.rtf / theirs.rtf;
   }
-  const loadAfter = loadavg();
+  const floors: FloorRow[] = [];
+  for (const model of [...new Set(saved.raw.map((entry) => entry.model))]) {
+    const entry = saved.raw.find((candidate) => candidate.model === model)!;
+    const floor: FloorRow = decoderFloor(model, entry.result.model, saved.bandwidth);
+    // The long file where there is one: its many windows give the steadiest step times.
+    const set = rows.find((row) => row.model === model && row.set.startsWith('concat'))?.set ?? entry.set;
+    const ours = rows.find((row) => row.model === model && row.set === set && row.engine === 'ours');
+    const theirs = rows.find(
+      (row) => row.model === model && row.set === set && row.engine === 'transformers',
+    );
+    floors.push({
+      ...floor,
+      ours: ours?.decoderMsP50,
+      theirs: theirs?.decoderMsP50,
+      oursMin: ours?.decoderMsMin,
+      theirsMin: theirs?.decoderMsMin,
+    });
+  }
+  return { rows, floors };
+}
 
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+function render(saved: SavedRun): string {
+  const { rows, floors } = derive(saved);
   const out: string[] = [];
   out.push(
-    `Quantum STT bench — ${started.toISOString()} — ${cpu}, ${availableParallelism()} cores, node ${process.version}`,
+    `Quantum STT bench — ${saved.started} — ${saved.machine.cpu}, ${saved.machine.cores} cores, node ${saved.machine.node}`,
   );
   out.push(
-    `load average at start ${loadBefore.map((v) => v.toFixed(2)).join(' ')}, at end ${loadAfter
+    `load average at start ${saved.machine.loadBefore.map((v) => v.toFixed(2)).join(' ')}, at end ${saved.machine.loadAfter
       .map((v) => v.toFixed(2))
       .join(
         ' ',
-      )}; ${options.tokens} tokens per 30 s window forced in both engines (greedy, no timestamps, en)`,
+      )}; ${saved.options.tokens} tokens per 30 s window forced in both engines (greedy, no timestamps, en)`,
   );
   out.push('');
   out.push(
@@ -394,6 +408,7 @@ async function main(): Promise<void> {
         'enc ms/win',
         'dec ms/tok p50',
         'p90',
+        'min',
         'prefill ms',
         'JS ms/tok',
         '1st seg s',
@@ -413,6 +428,7 @@ async function main(): Promise<void> {
         fixed(row.encoderMsPerWindow, 0),
         fixed(row.decoderMsP50, 2),
         fixed(row.decoderMsP90, 2),
+        fixed(row.decoderMsMin, 2),
         fixed(row.prefillMsP50, 1),
         fixed(row.jsMsPerTokenP50, 2),
         fixed(row.firstSegmentSec, 2),
@@ -444,8 +460,8 @@ async function main(): Promise<void> {
   );
   out.push('');
   out.push(
-    `decoder bandwidth floor: decoder ONNX bytes / ${fixed(bandwidth.bestGBps, 1)} GB/s ` +
-      `(copy ${fixed(bandwidth.copyGBps, 1)}, read ${fixed(bandwidth.readGBps, 1)}; ${bandwidth.method})`,
+    `decoder bandwidth floor: decoder ONNX bytes / ${fixed(saved.bandwidth.bestGBps, 1)} GB/s ` +
+      `(copy ${fixed(saved.bandwidth.copyGBps, 1)}, read ${fixed(saved.bandwidth.readGBps, 1)}; ${saved.bandwidth.method})`,
   );
   out.push(
     table(
@@ -456,48 +472,93 @@ async function main(): Promise<void> {
         '+cross-KV MB',
         'floor+KV ms',
         'ours p50',
-        'ours/floor',
+        '/floor',
+        'ours min',
+        '/floor',
         'tjs p50',
-        'tjs/floor',
+        '/floor',
+        'tjs min',
+        '/floor',
       ],
-      floors.map((floor) => [
-        floor.model,
-        fixed(floor.decoderFileMB, 1),
-        fixed(floor.floorMs, 2),
-        fixed(floor.crossKvMB, 1),
-        fixed(floor.floorWithCrossKvMs, 2),
-        fixed(floor.ours, 2),
-        fixed(floor.ours === undefined ? undefined : floor.ours / floor.floorMs, 2),
-        fixed(floor.theirs, 2),
-        fixed(floor.theirs === undefined ? undefined : floor.theirs / floor.floorMs, 2),
-      ]),
+      floors.map((floor) => {
+        const ratio = (value: number | undefined) =>
+          fixed(value === undefined ? undefined : value / floor.floorMs, 2);
+        return [
+          floor.model,
+          fixed(floor.decoderFileMB, 1),
+          fixed(floor.floorMs, 2),
+          fixed(floor.crossKvMB, 1),
+          fixed(floor.floorWithCrossKvMs, 2),
+          fixed(floor.ours, 2),
+          ratio(floor.ours),
+          fixed(floor.oursMin, 2),
+          ratio(floor.oursMin),
+          fixed(floor.theirs, 2),
+          ratio(floor.theirs),
+          fixed(floor.theirsMin, 2),
+          ratio(floor.theirsMin),
+        ];
+      }),
     ),
   );
-  const report = out.join('\n');
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options.report !== undefined) {
+    process.stdout.write(`${render(JSON.parse(readFileSync(options.report, 'utf8')) as SavedRun)}\n`);
+    return;
+  }
+  const started = new Date();
+  const loadBefore = loadavg();
+  mkdirSync(cacheDir, { recursive: true });
+
+  const longSec = options.quick ? 120 : 600;
+  const long = await concatenatedAudio(longSec);
+  const clips = (options.quick ? quickClips : englishClips).map((name) => join(fixtures, name));
+  const sets: [string, string[]][] = [
+    ...(options.sets.includes('long')
+      ? [[`concat-${longSec / 60}min`, [long.path]] as [string, string[]]]
+      : []),
+    ...(options.sets.includes('clips') ? [[`clips(${clips.length})`, clips] as [string, string[]]] : []),
+  ];
+
+  process.stderr.write(`measuring memory bandwidth with ${options.threads} thread(s) …\n`);
+  const bandwidth = await measureBandwidth(options.threads);
+
+  const raw: { model: string; set: string; result: ChildResult }[] = [];
+  for (const size of options.models) {
+    const dir = await benchModel(size);
+    for (const [set, inputs] of sets) {
+      for (const engine of options.engines) {
+        process.stderr.write(`${size} ${set} ${engine} …\n`);
+        raw.push({ model: size, set, result: runChild(engine, dir, inputs, options.tokens) });
+      }
+    }
+  }
+  const saved: SavedRun = {
+    started: started.toISOString(),
+    options,
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown CPU',
+      cores: availableParallelism(),
+      node: process.version,
+      loadBefore,
+      loadAfter: loadavg(),
+    },
+    bandwidth,
+    raw,
+  };
+  const report = render(saved);
   process.stdout.write(`\n${report}\n`);
 
   const resultsDir = join(root, 'bench-results');
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${started.toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        started: started.toISOString(),
-        options,
-        machine: { cpu, cores: availableParallelism(), node: process.version, loadBefore, loadAfter },
-        audio: { long: { path: relative(root, long.path), seconds: longSec, clips: long.clips }, clips },
-        bandwidth,
-        rows,
-        floors,
-        report,
-        // Per input, per engine: every session run (start/end ms) and the per-window token counts.
-        raw,
-      },
-      null,
-      1,
-    ),
-  );
+  const file = join(resultsDir, `${saved.started.replace(/[:.]/g, '-')}.json`);
+  const { rows, floors } = derive(saved);
+  const audio = { long: { path: relative(root, long.path), seconds: longSec, clips: long.clips }, clips };
+  writeFileSync(file, JSON.stringify({ ...saved, audio, rows, floors, report }, null, 1));
   process.stdout.write(`\nwrote ${relative(root, file)}\n`);
 }
 

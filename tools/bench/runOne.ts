@@ -90,7 +90,8 @@ interface Engine {
 }
 
 async function openOurs(dir: string): Promise<Engine> {
-  const prototype = ort.InferenceSession.prototype as unknown as { run: RunFunction };
+  // Typed as a factory, but at run time the class whose instances loadModel's sessions are.
+  const prototype = (ort.InferenceSession as unknown as { prototype: { run: RunFunction } }).prototype;
   prototype.run = timed(prototype.run, (session) =>
     session.inputNames.includes('input_ids') ? 'decoder' : 'encoder',
   );
