@@ -1,6 +1,7 @@
 import { FORMAT_IDS, type FormatId } from '../src/transcript/formats';
 import type { FromPanel, PanelMedia, ToPanel } from '../src/transcript/panelMessages';
 import {
+  alignByTime,
   cycle,
   doubtReasonLabels,
   doubtfulSegments,
@@ -26,6 +27,9 @@ const SEEK_STEP_SEC = 5;
  */
 export class TranscriptPanel {
   private transcript: Transcript | undefined;
+  /** The other version of the media (translation or transcript), shown beside each segment; see alignByTime. */
+  private companion: Transcript | undefined;
+  private companionRows: number[][] | undefined;
   private readOnly = true;
   private media: HTMLMediaElement | undefined;
   /** Stands in for the media's clock when there is no playable media, so navigation still highlights. */
@@ -59,6 +63,8 @@ export class TranscriptPanel {
     'aria-multiselectable': 'true',
     tabindex: '0',
   });
+  /** Names the two columns when a companion is shown. */
+  private readonly columns = element('div', { class: 'columns', hidden: '', 'aria-hidden': 'true' });
   private readonly announcer = element('div', { class: 'visually-hidden', 'aria-live': 'polite' });
   private readonly status = element('p', { class: 'status', role: 'status' });
 
@@ -99,6 +105,7 @@ export class TranscriptPanel {
         ]),
         this.progress,
         this.status,
+        this.columns,
       ]),
       this.list,
       this.announcer,
@@ -129,11 +136,16 @@ export class TranscriptPanel {
       case 'init':
         this.readOnly = message.readOnly;
         this.list.setAttribute('aria-readonly', String(message.readOnly));
+        this.companion = message.companion;
         this.showMedia(message.media, message.mediaNote);
         this.show(message.transcript);
         break;
       case 'update':
         this.show(message.transcript);
+        break;
+      case 'companion':
+        this.companion = message.transcript;
+        if (this.transcript) this.show(this.transcript);
         break;
       case 'appendSegments':
         if (this.transcript === undefined) return;
@@ -186,6 +198,14 @@ export class TranscriptPanel {
     this.doubts = doubtfulSegments(transcript.segments);
     this.flagged = [...this.doubts.keys()];
     this.flagStatus.textContent = `${this.flagged.length} doubtful`;
+    this.companionRows = this.companion && alignByTime(transcript.segments, this.companion.segments);
+    this.columns.hidden = this.companion === undefined;
+    if (this.companion) {
+      this.columns.replaceChildren(
+        element('span', {}, [versionLabel(transcript)]),
+        element('span', {}, [versionLabel(this.companion)]),
+      );
+    }
     this.matches = findMatches(transcript.segments, this.query());
     this.matchCursor = undefined;
     this.updateMatchStatus();
@@ -222,6 +242,16 @@ export class TranscriptPanel {
       );
     }
     row.append(this.renderText(segment, index));
+    const companionIndexes = this.companionRows?.[index];
+    if (this.companion && companionIndexes) {
+      const texts = companionIndexes.map((i) => this.companion!.segments[i]!.text.trim());
+      row.append(
+        element('span', { class: 'companion', lang: languageTag(this.companion) }, [
+          element('span', { class: 'visually-hidden' }, [`${versionLabel(this.companion)}: `]),
+          texts.join(' '),
+        ]),
+      );
+    }
     return row;
   }
 
@@ -532,4 +562,17 @@ export class TranscriptPanel {
     this.show(edited);
     this.row(this.focusedIndex)?.focus();
   }
+}
+
+/** A column's name: what the version is, and in which language. */
+function versionLabel(transcript: Transcript): string {
+  return transcript.task === 'translate'
+    ? 'English translation'
+    : `Transcript${transcript.language === 'unknown' ? '' : ` (${transcript.language})`}`;
+}
+
+/** The `lang` of a version's text, so that screen readers pronounce it in its language; '' for unknown. */
+function languageTag(transcript: Transcript): string {
+  if (transcript.task === 'translate') return 'en';
+  return transcript.language === 'unknown' ? '' : transcript.language;
 }

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { FORMATS, transcriptFileName, type FormatId } from '../transcript/formats';
+import { FORMATS, transcriptFileName, transcriptKindOf, type FormatId } from '../transcript/formats';
 import type { Transcript } from '../transcript/result';
 
 /**
@@ -14,7 +14,11 @@ export async function saveTranscriptAs(
   mediaName: string,
 ): Promise<vscode.Uri | undefined> {
   const target = await vscode.window.showSaveDialog({
-    defaultUri: vscode.Uri.joinPath(transcriptUri, '..', transcriptFileName(mediaName, format)),
+    defaultUri: vscode.Uri.joinPath(
+      transcriptUri,
+      '..',
+      transcriptFileName(mediaName, format, transcriptKindOf(transcript)),
+    ),
     filters: { [FORMATS[format].label]: [FORMATS[format].extension] },
     title: `Export transcript as ${format.toUpperCase()}`,
   });

@@ -5,7 +5,7 @@ import { isSttError } from '../engine/errors';
 import { collectMediaFiles, MEDIA_EXTENSIONS } from '../engine/media';
 import type { RunOptions } from '../engine/options';
 import { JobError } from '../service/client';
-import { FORMAT_IDS, FORMATS } from '../transcript/formats';
+import { FORMAT_IDS, FORMATS, transcriptKindOf } from '../transcript/formats';
 import { parseTranscript, TRANSCRIPT_SCHEMA, type Segment, type Transcript } from '../transcript/result';
 import { writeTranscriptFiles } from '../transcript/writeFiles';
 import { configSection, outputFolderFor, readConfig, type SttConfig } from './config';
@@ -13,6 +13,7 @@ import { formatDuration, reportError, type ErrorAction } from './errors';
 import { saveTranscriptAs } from './exportTranscript';
 import { ensureModelLoaded, offerTranslatingModel } from './models';
 import { LiveTranscriptPanel } from './panel/livePanel';
+import { mediaUriFor } from './panel/media';
 import { TRANSCRIPT_VIEW_TYPE } from './panel/provider';
 import type { ExtensionState } from './state';
 
@@ -207,6 +208,7 @@ async function saveAndOpen(
   const written = await writeTranscriptFiles(transcript, {
     mediaPath,
     formats: ['json', ...config.outputFormats],
+    kind: transcriptKindOf(transcript),
     outDir: outputFolderFor(config, mediaPath),
     overwrite: config.overwrite,
   });
@@ -255,7 +257,7 @@ export async function exportTranscriptCommand(state: ExtensionState, uri?: unkno
   const source =
     uri instanceof vscode.Uri
       ? uri
-      : active?.path.endsWith('.transcript.json')
+      : active && mediaUriFor(active)
         ? active
         : (
             await vscode.window.showOpenDialog({
@@ -270,7 +272,7 @@ export async function exportTranscriptCommand(state: ExtensionState, uri?: unkno
     { title: 'Export as' },
   );
   if (!format) return;
-  const mediaName = basename(source.fsPath).replace(/\.transcript\.json$/, '');
+  const mediaName = basename((mediaUriFor(source) ?? source).path);
   const target = await saveTranscriptAs(transcript, format.id, source, mediaName);
   if (!target) return;
   state.log.info(`exported ${source.fsPath} as ${target.fsPath}`);

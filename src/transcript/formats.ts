@@ -71,16 +71,39 @@ export function isFormatId(value: string): value is FormatId {
 }
 
 /**
+ * What a file holds: the speech in its language, or its English translation. Both can exist for one media
+ * file, so they are named apart: `talk.mp4.translation.json` beside `talk.mp4.transcript.json`, and
+ * `talk.en.srt` beside `talk.srt`.
+ */
+export type TranscriptKind = 'transcript' | 'translation';
+
+/** What a transcript's file is named as: what its task made of the speech. */
+export function transcriptKindOf(transcript: Pick<Transcript, 'task'>): TranscriptKind {
+  return transcript.task === 'translate' ? 'translation' : 'transcript';
+}
+
+/** The ending of the JSON file of each kind, after the media file's whole name. */
+export const JSON_SUFFIXES: Readonly<Record<TranscriptKind, string>> = {
+  transcript: `.${FORMATS.json.extension}`,
+  translation: '.translation.json',
+};
+
+/**
  * The output file name for a media file name (no folder). The JSON transcript keeps the whole media name
  * (`talk.mp4` → `talk.mp4.transcript.json`) so that `talk.mp4` and `talk.wav` never share one; the others
- * replace the media extension (`talk.srt`), the name video players look for to load subtitles by themselves.
+ * replace the media extension (`talk.srt`), the name video players look for to load subtitles by themselves
+ * (`talk.en.srt` for a translation, which players read as the English track).
  */
-export function transcriptFileName(mediaFileName: string, id: FormatId): string {
-  if (id === 'json') return `${mediaFileName}.${FORMATS.json.extension}`;
+export function transcriptFileName(
+  mediaFileName: string,
+  id: FormatId,
+  kind: TranscriptKind = 'transcript',
+): string {
+  if (id === 'json') return `${mediaFileName}${JSON_SUFFIXES[kind]}`;
   const dot = mediaFileName.lastIndexOf('.');
   // A leading dot marks a hidden file, not an extension.
   const baseName = dot > 0 ? mediaFileName.slice(0, dot) : mediaFileName;
-  return `${baseName}.${FORMATS[id].extension}`;
+  return `${baseName}${kind === 'translation' ? '.en' : ''}.${FORMATS[id].extension}`;
 }
 
 function renderTxt(transcript: Transcript): string {

@@ -22,9 +22,16 @@ export type ToPanel =
       readonly media?: PanelMedia;
       readonly mediaNote?: string;
       readonly readOnly: boolean;
+      /**
+       * The other version of the same media, shown beside each segment on the same timeline: the English
+       * translation of a transcript, or the transcript of a translation. Absent when there is none.
+       */
+      readonly companion?: Transcript;
     }
   /** The document changed (an edit, undo/redo, a change on disk): the panel shows this version. */
   | { readonly type: 'update'; readonly transcript: Transcript }
+  /** The companion file was written, changed or deleted (then `transcript` is absent). */
+  | { readonly type: 'companion'; readonly transcript?: Transcript }
   /** A transcription in progress: segments as they are decoded (same id = a replacement). */
   | { readonly type: 'appendSegments'; readonly segments: readonly Segment[] }
   /** Progress of a transcription in progress, 0..1; 1 hides the bar. */

@@ -244,3 +244,39 @@ export function segmentsAsText(segments: readonly Segment[]): string {
     )
     .join('\n');
 }
+
+/**
+ * Lines up a second version of the same media on the first one's timeline (a translation beside its
+ * transcript): for each segment of `primary`, the indexes of the `companion` segments shown beside it, in order.
+ * The two never cut the speech at the same places, so each companion segment goes to the primary segment it
+ * overlaps most in time (the earlier on a tie), and is shown once. One that overlaps none (a pause in one
+ * version that the other filled) goes to the nearest primary segment, so no text is left out. Both lists are
+ * sorted by start time, so the candidates move forward together: about linear in the two lengths.
+ */
+export function alignByTime(primary: readonly Segment[], companion: readonly Segment[]): number[][] {
+  const aligned = primary.map((): number[] => []);
+  if (primary.length === 0) return aligned;
+  // First primary segment that could still overlap the companion segment at hand.
+  let from = 0;
+  companion.forEach((segment, companionIndex) => {
+    while (from < primary.length - 1 && primary[from]!.endSec <= segment.startSec) from++;
+    let best = from;
+    let bestScore = -Infinity;
+    for (let index = from; index < primary.length; index++) {
+      const candidate = primary[index]!;
+      // Overlap in seconds; negative: the gap between the two.
+      const overlapSec =
+        Math.min(candidate.endSec, segment.endSec) - Math.max(candidate.startSec, segment.startSec);
+      if (overlapSec > bestScore) {
+        best = index;
+        bestScore = overlapSec;
+      }
+      if (candidate.startSec >= segment.endSec) break;
+    }
+    // The segment before `from` ended before this one started, but may be nearer than anything after it.
+    const before = primary[from - 1];
+    if (before !== undefined && before.endSec - segment.startSec >= bestScore) best = from - 1;
+    aligned[best]!.push(companionIndex);
+  });
+  return aligned;
+}

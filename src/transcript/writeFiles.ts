@@ -6,7 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { SttError } from '../engine/errors';
-import { FORMATS, transcriptFileName, type FormatId, type RenderOptions } from './formats';
+import {
+  FORMATS,
+  transcriptFileName,
+  type FormatId,
+  type RenderOptions,
+  type TranscriptKind,
+} from './formats';
 import type { Transcript } from './result';
 
 export interface WriteTranscriptOptions {
@@ -17,6 +23,8 @@ export interface WriteTranscriptOptions {
   /** Replace files that exist; without it an existing file is an error and nothing is written. */
   readonly overwrite?: boolean;
   readonly render?: RenderOptions;
+  /** `translation`: named so as not to replace the transcript of the same media (see TranscriptKind). */
+  readonly kind?: TranscriptKind;
 }
 
 /**
@@ -33,7 +41,7 @@ export async function writeTranscriptFiles(
   const folder = options.outDir ?? dirname(options.mediaPath);
   const mediaFileName = basename(options.mediaPath);
   const outputs = [...new Set(options.formats)].map((id) => ({
-    path: join(folder, transcriptFileName(mediaFileName, id)),
+    path: join(folder, transcriptFileName(mediaFileName, id, options.kind)),
     text: FORMATS[id].render(transcript, options.render),
   }));
 

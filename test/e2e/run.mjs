@@ -667,6 +667,77 @@ try {
   );
 
   await check(
+    '6b. Translate File writes jfk.wav.translation.json beside the transcript; both panels show the two side by side',
+    async () => {
+      await clearNotifications();
+      const transcriptPath = join(workspace, 'jfk.wav.transcript.json');
+      const translationPath = join(workspace, 'jfk.wav.translation.json');
+      const transcriptBefore = readFileSync(transcriptPath, 'utf8');
+      rmSync(translationPath, { force: true });
+      await explorerContextMenu('jfk.wav', 'Translate File to English');
+      await poll(
+        'jfk.wav.translation.json to be written',
+        () => (existsSync(translationPath) ? true : undefined),
+        120_000,
+      );
+      if (readFileSync(transcriptPath, 'utf8') !== transcriptBefore)
+        throw new Error('translating rewrote jfk.wav.transcript.json');
+      const translation = JSON.parse(readFileSync(translationPath, 'utf8'));
+      const transcript = JSON.parse(transcriptBefore);
+      if (translation.task !== 'translate') throw new Error(`the translation's task is ${translation.task}`);
+      const texts = (list) => list.segments.map((segment) => segment.text.trim());
+      /** The panel whose first column is `primary`, once its rows and companion column are there. */
+      const sideBySide = (primaryLabel, primary, companion) =>
+        poll(
+          `the ${primaryLabel} panel with the other version beside it`,
+          async () => {
+            for (const frame of page.frames()) {
+              const labels = await frame
+                .locator('.columns span')
+                .allTextContents()
+                .catch(() => []);
+              if (labels[0] !== primaryLabel) continue;
+              const rows = await frame.locator('li.segment').evaluateAll((items) =>
+                items.map((item) => ({
+                  text: item.querySelector('.text')?.textContent.trim(),
+                  // The column's visible text, without its screen-reader label.
+                  companion: item.querySelector('.companion')?.lastChild?.textContent.trim(),
+                })),
+              );
+              if (rows.length !== primary.length) continue;
+              return { rows, labels };
+            }
+            return undefined;
+          },
+          30_000,
+        ).then(({ rows, labels }) => {
+          if (JSON.stringify(rows.map((row) => row.text)) !== JSON.stringify(primary))
+            throw new Error(`${primaryLabel} rows: ${JSON.stringify(rows)}`);
+          // Every segment of the other version is shown once, in order, beside some row.
+          const shown = rows.map((row) => row.companion).filter((text) => text);
+          if (shown.join(' ') !== companion.filter((text) => text).join(' '))
+            throw new Error(
+              `beside the ${primaryLabel}: ${JSON.stringify(shown)}, expected ${JSON.stringify(companion)}`,
+            );
+          return labels;
+        });
+      const translationLabels = await sideBySide(
+        'English translation',
+        texts(translation),
+        texts(transcript),
+      );
+      await screenshot(page, resultsDir, '06b-translation-panel');
+      await page.keyboard.press('Escape');
+      await explorerRow('jfk.wav.transcript.json').dblclick();
+      const transcriptLabels = await sideBySide('Transcript (en)', texts(transcript), texts(translation));
+      await screenshot(page, resultsDir, '06b-transcript-panel');
+      console.log(
+        `  ${translation.segments.length} translated and ${transcript.segments.length} transcribed segment(s); columns ${JSON.stringify(translationLabels)} and ${JSON.stringify(transcriptLabels)}`,
+      );
+    },
+  );
+
+  await check(
     '7. Translate File with a model that cannot translate: the warning and the offered alternative',
     async () => {
       await clearNotifications();

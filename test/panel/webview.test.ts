@@ -304,6 +304,38 @@ test('copy and export post their messages', { skip }, async () => {
   assert.deepEqual((await posted()).at(-1), { type: 'exportAs', format: 'srt' });
 });
 
+test('a translation shows beside the transcript, on the same timeline', { skip }, async () => {
+  // The rows now: jfk's 0.32–2.9, 3.3–4.5, 5–7.7, 8–10.6 and the streamed 10.6–11. The translation is cut
+  // differently: 0.32–4 overlaps the first row most, 4–10.6 the third (2.7 s, against 2.6 s and 0.5 s).
+  const [first] = transcript.segments;
+  const translation = {
+    ...transcript,
+    task: 'translate' as const,
+    segments: [
+      { ...first!, id: 0, startSec: 0.32, endSec: 4, text: ' Translated A.' },
+      { ...first!, id: 1, startSec: 4, endSec: 10.6, text: ' Translated B.' },
+    ],
+  };
+  await send({ type: 'companion', transcript: translation });
+  await until("document.querySelector('.companion') !== null");
+  const rows = await page
+    .locator('li.segment')
+    .evaluateAll((items) => items.map((item) => item.querySelector('.companion')?.textContent ?? null));
+  assert.deepEqual(rows, [
+    'English translation: Translated A.',
+    'English translation: ',
+    'English translation: Translated B.',
+    'English translation: ',
+    'English translation: ',
+  ]);
+  assert.equal(await page.locator('.companion').first().getAttribute('lang'), 'en');
+  assert.equal(await page.locator('.columns').isVisible(), true);
+  await shot('5-side-by-side');
+  await send({ type: 'companion' });
+  await until("document.querySelector('.companion') === null");
+  assert.equal(await page.locator('.columns').isVisible(), false);
+});
+
 test('nothing broke the Content-Security-Policy', { skip }, async () => {
   assert.deepEqual(await page.evaluate<string[]>('window.cspViolations'), []);
   assert.match(await page.content(), /script-src 'nonce-[A-Za-z0-9+/=]{24}'/);

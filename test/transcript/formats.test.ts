@@ -313,3 +313,16 @@ test('the format table and file names', () => {
   assert.equal(transcriptFileName('noext', 'tsv'), 'noext.tsv');
   assert.equal(transcriptFileName('.hidden', 'txt'), '.hidden.txt');
 });
+
+test('a translation is named apart from the transcript of the same media', () => {
+  assert.equal(transcriptFileName('talk.mp4', 'json', 'translation'), 'talk.mp4.translation.json');
+  assert.equal(transcriptFileName('talk.mp4', 'srt', 'translation'), 'talk.en.srt');
+  assert.equal(transcriptFileName('.hidden', 'vtt', 'translation'), '.hidden.en.vtt');
+  for (const id of FORMAT_IDS) {
+    assert.notEqual(
+      transcriptFileName('talk.mp4', id, 'translation'),
+      transcriptFileName('talk.mp4', id),
+      id,
+    );
+  }
+});

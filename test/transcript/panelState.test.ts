@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import {
+  alignByTime,
   cycle,
   doubtfulSegments,
   findMatches,
@@ -313,5 +314,106 @@ describe('wordRanges', () => {
       wordRanges(edited)?.map(({ startChar, endChar }) => edited.text.slice(startChar, endChar)),
       [' And', ' so,', ' my'],
     );
+  });
+});
+
+describe('alignByTime: a translation beside its transcript', () => {
+  const spans = (list: readonly [number, number][]) =>
+    list.map(([startSec, endSec], id) => segment(id, startSec, endSec, `s${id}`));
+
+  test('the same cuts map one to one', () => {
+    const cuts = spans([
+      [0, 2],
+      [2, 5],
+      [5, 9],
+    ]);
+    assert.deepEqual(alignByTime(cuts, cuts), [[0], [1], [2]]);
+  });
+
+  test('a companion segment spanning two goes to the one it overlaps most, and only there', () => {
+    const primary = spans([
+      [0, 4],
+      [4, 6],
+      [6, 10],
+    ]);
+    // 0–5 overlaps the first by 4 s and the second by 1 s; 5–10 overlaps the second by 1 s, the third by 4 s.
+    const companion = spans([
+      [0, 5],
+      [5, 10],
+    ]);
+    assert.deepEqual(alignByTime(primary, companion), [[0], [], [1]]);
+  });
+
+  test('several companion segments inside one primary segment stay in order', () => {
+    const primary = spans([[0, 10]]);
+    const companion = spans([
+      [0, 3],
+      [3, 6.5],
+      [6.5, 10],
+    ]);
+    assert.deepEqual(alignByTime(primary, companion), [[0, 1, 2]]);
+  });
+
+  test('an equal overlap goes to the earlier segment', () => {
+    const primary = spans([
+      [0, 2],
+      [2, 4],
+    ]);
+    assert.deepEqual(alignByTime(primary, spans([[1, 3]])), [[0], []]);
+  });
+
+  test('a companion segment in a pause of the primary goes to the nearest one; none is dropped', () => {
+    const primary = spans([
+      [0, 2],
+      [8, 10],
+      [20, 22],
+    ]);
+    const companion = spans([
+      [2.5, 3], // 0.5 s after the first, 5 s before the second
+      [6, 7.5], // 0.5 s before the second
+      [12, 13], // 2 s after the second
+      [30, 31], // after the end
+      [-1, -0.5], // (impossible in Whisper output, still placed) before the start
+    ]).sort((a, b) => a.startSec - b.startSec);
+    const aligned = alignByTime(primary, companion);
+    assert.deepEqual(
+      aligned.map((indexes) => indexes.map((index) => companion[index]!.startSec)),
+      [[-1, 2.5], [6, 12], [30]],
+    );
+    assert.equal(aligned.flat().length, companion.length);
+  });
+
+  test('nothing to align with', () => {
+    assert.deepEqual(alignByTime([], spans([[0, 1]])), []);
+    assert.deepEqual(alignByTime(spans([[0, 1]]), []), [[]]);
+  });
+
+  test('matches a brute-force assignment on random cuts', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const randomCuts = (count: number) => {
+      let atSec = 0;
+      return spans(
+        Array.from({ length: count }, (): [number, number] => {
+          const startSec = atSec + (random() < 0.3 ? random() * 3 : 0);
+          atSec = startSec + 0.5 + random() * 6;
+          return [Math.round(startSec * 100) / 100, Math.round(atSec * 100) / 100];
+        }),
+      );
+    };
+    for (let round = 0; round < 50; round++) {
+      const primary = randomCuts(1 + Math.floor(random() * 12));
+      const companion = randomCuts(Math.floor(random() * 12));
+      const expected = primary.map((): number[] => []);
+      companion.forEach((c, companionIndex) => {
+        let best = 0;
+        primary.forEach((p, index) => {
+          const score = (q: Segment) => Math.min(q.endSec, c.endSec) - Math.max(q.startSec, c.startSec);
+          if (score(p) > score(primary[best]!)) best = index;
+        });
+        expected[best]!.push(companionIndex);
+      });
+      assert.deepEqual(alignByTime(primary, companion), expected, `round ${round}`);
+    }
   });
 });

@@ -4,21 +4,38 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
+import { JSON_SUFFIXES, type TranscriptKind } from '../../transcript/formats';
 
 const run = promisify(execFile);
 
-const TRANSCRIPT_SUFFIX = '.transcript.json';
 const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.webm', '.mkv', '.ogv']);
 /** Audio codecs VS Code's webview decodes (it ships a reduced FFmpeg: no AAC, see platform-facts.md). */
 const PLAYABLE_AUDIO_CODECS = new Set(['mp3', 'flac', 'vorbis', 'opus']);
 /** Containers that usually carry AAC, for when ffprobe is not there to say. */
 const LIKELY_AAC_EXTENSIONS = new Set(['.m4a', '.mp4', '.m4v', '.mov', '.aac']);
 
-/** `talk.mp4.transcript.json` → `talk.mp4` in the same folder; undefined for a file not named that way. */
+/** `talk.mp4.transcript.json` or `.translation.json` → `talk.mp4` in the same folder and the file's kind. */
+function transcriptFileParts(uri: vscode.Uri): { mediaUri: vscode.Uri; kind: TranscriptKind } | undefined {
+  const name = basename(uri.path);
+  for (const [kind, suffix] of Object.entries(JSON_SUFFIXES) as [TranscriptKind, string][]) {
+    if (name.endsWith(suffix) && name.length > suffix.length) {
+      return { mediaUri: vscode.Uri.joinPath(uri, '..', name.slice(0, -suffix.length)), kind };
+    }
+  }
+  return undefined;
+}
+
+/** The media file a transcript or translation belongs to; undefined for a file not named that way. */
 export function mediaUriFor(transcriptUri: vscode.Uri): vscode.Uri | undefined {
-  const name = basename(transcriptUri.path);
-  if (!name.endsWith(TRANSCRIPT_SUFFIX) || name.length === TRANSCRIPT_SUFFIX.length) return undefined;
-  return vscode.Uri.joinPath(transcriptUri, '..', name.slice(0, -TRANSCRIPT_SUFFIX.length));
+  return transcriptFileParts(transcriptUri)?.mediaUri;
+}
+
+/** The translation beside a transcript, or the transcript beside a translation: shown side by side. */
+export function companionUriFor(transcriptUri: vscode.Uri): vscode.Uri | undefined {
+  const parts = transcriptFileParts(transcriptUri);
+  if (!parts) return undefined;
+  const other: TranscriptKind = parts.kind === 'transcript' ? 'translation' : 'transcript';
+  return vscode.Uri.joinPath(parts.mediaUri, '..', `${basename(parts.mediaUri.path)}${JSON_SUFFIXES[other]}`);
 }
 
 export interface PlayableMedia {

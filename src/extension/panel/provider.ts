@@ -5,13 +5,13 @@ import { replaceSegmentText, segmentsAsText } from '../../transcript/panelState'
 import { parseTranscript, serializeTranscript, type Transcript } from '../../transcript/result';
 import type { ExtensionState } from '../state';
 import { panelHtml } from './html';
-import { mediaUriFor, resolvePlayableMedia } from './media';
+import { companionUriFor, mediaUriFor, resolvePlayableMedia } from './media';
 import { saveTranscriptAs } from '../exportTranscript';
 
 export const TRANSCRIPT_VIEW_TYPE = 'quantumStt.transcript';
 
 /**
- * `*.transcript.json` files open in the transcript panel. It is a custom *text* editor: the TextDocument stays
+ * `*.transcript.json` and `*.translation.json` files open in the transcript panel. It is a custom *text* editor: the TextDocument stays
  * the source of truth, so every edit made in the panel is a WorkspaceEdit, and undo/redo, save, dirty state,
  * hot exit and git diffs are VS Code's own.
  */
@@ -142,6 +142,8 @@ interface PanelSession extends PanelPlayback {
   post(message: ToPanel): void;
   /** The document as a transcript; a broken file is reported in the panel and gives undefined. */
   read(): Transcript | undefined;
+  /** The translation beside a transcript or the transcript beside a translation, when there is one. */
+  readCompanion(): Promise<Transcript | undefined>;
 }
 
 class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
@@ -152,10 +154,12 @@ class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
     const mediaUri = mediaUriFor(document.uri);
     const webview = panel.webview;
     const playback = await preparePanelWebview(this.state, webview, mediaUri);
+    const companionUri = companionUriFor(document.uri);
     const session: PanelSession = {
       document,
       mediaUri,
       ...playback,
+      readCompanion: () => (companionUri ? readCompanion(companionUri, log) : Promise.resolve(undefined)),
       post: (message) => void webview.postMessage(message),
       read: () => {
         try {
@@ -174,6 +178,20 @@ class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
         if (transcript) session.post({ type: 'update', transcript });
       }),
     ];
+    if (companionUri) {
+      // A translation made while its transcript is open (or the other way round) joins the panel at once.
+      const watcher = vscode.workspace.createFileSystemWatcher(
+        new vscode.RelativePattern(vscode.Uri.joinPath(companionUri, '..'), basename(companionUri.path)),
+      );
+      const refresh = async () =>
+        session.post({ type: 'companion', transcript: await session.readCompanion() });
+      subscriptions.push(
+        watcher,
+        watcher.onDidCreate(refresh),
+        watcher.onDidChange(refresh),
+        watcher.onDidDelete(refresh),
+      );
+    }
     panel.onDidDispose(() => subscriptions.forEach((subscription) => subscription.dispose()));
   }
 
@@ -183,12 +201,14 @@ class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
       case 'ready': {
         const transcript = read();
         if (!transcript) return;
+        const companion = await session.readCompanion();
         post({
           type: 'init',
           transcript,
           ...(session.media && { media: session.media }),
           ...(session.mediaNote && { mediaNote: session.mediaNote }),
           readOnly: false,
+          ...(companion && { companion }),
         });
         return;
       }
@@ -223,6 +243,17 @@ class TranscriptEditorProvider implements vscode.CustomTextEditorProvider {
         this.state.log.warn(`transcript panel: ${document.uri.fsPath}: media error: ${message.message}`);
         return;
     }
+  }
+}
+
+/** A missing companion is the usual case; an unreadable one is logged and left out. */
+async function readCompanion(uri: vscode.Uri, log: vscode.LogOutputChannel): Promise<Transcript | undefined> {
+  if (!(await exists(uri))) return undefined;
+  try {
+    return parseTranscript(JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))));
+  } catch (error) {
+    log.warn(`not shown beside its transcript: ${uri.fsPath}: ${errorText(error)}`);
+    return undefined;
   }
 }
 
