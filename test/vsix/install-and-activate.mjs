@@ -159,6 +159,7 @@ try {
         'extension/dist/engine-host.js',
         'extension/dist/cli.js',
         'extension/dist/webview.js',
+        'extension/dist/silero_vad_v5.onnx',
         'extension/node_modules/onnxruntime-node/dist/index.js',
         'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
         ...findFiles(join(root, 'media'), /./).map((file) => `extension/${relative(root, file)}`),
