@@ -10,7 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { manifestFileName, makeRandomModel } from '../../src/convert/convert';
@@ -214,7 +214,9 @@ function runChild(engine: string, model: string, inputs: readonly string[], toke
     { stdio: ['ignore', 'inherit', 'inherit'], cwd: root },
   );
   if (child.status !== 0) throw new Error(`runOne ${engine} ${model} failed (exit ${child.status})`);
-  return JSON.parse(readFileSync(json, 'utf8')) as ChildResult;
+  const result = JSON.parse(readFileSync(json, 'utf8')) as ChildResult;
+  rmSync(json, { force: true });
+  return result;
 }
 
 interface Row {
