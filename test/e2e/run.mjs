@@ -17,7 +17,6 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   ensureDebianPackages,
-  findFiles,
   installCodeServer,
   installExtension,
   launchChromium,
@@ -28,9 +27,9 @@ import {
   runCommand,
   screenshot,
   startCodeServer,
-  tail,
   writeUserSettings,
 } from './codeServer.mjs';
+import { createCheckRunner, poll, printLogTails } from './checks.mjs';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -45,64 +44,31 @@ const serverLog = join(resultsDir, 'code-server.log');
 
 const { values: options } = parseArgs({ options: { vsix: { type: 'string' } } });
 
-const started = performance.now();
-const seconds = (since = started) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
-const results = [];
 /** The workbench page once it is open, for screenshots. */
 let page;
-let setupFailed = false;
-
 /**
- * Runs one named check. A failed setup check skips everything after it; a failed step is reported with a
- * screenshot and the logs' tails, and the steps after it still run (each starts from the Explorer).
+ * A failed setup check skips everything after it; a failed step is reported with a screenshot and the logs'
+ * tails, and the steps after it still run (each starts from the Explorer).
  */
-async function check(name, body, { setup = false } = {}) {
-  if (setupFailed) {
-    results.push({ name, status: 'skipped' });
-    console.log(`- ${name}: skipped`);
-    return undefined;
-  }
-  const since = performance.now();
-  try {
-    const value = await body();
-    results.push({ name, status: 'passed' });
-    console.log(`✔ ${name} (${seconds(since)})`);
-    return value;
-  } catch (error) {
-    results.push({ name, status: 'failed' });
-    setupFailed ||= setup;
-    console.log(`✘ ${name} (${seconds(since)})\n${error instanceof Error ? error.message : error}`);
-    if (page && !page.isClosed()) {
+const checks = createCheckRunner({
+  resultsDir,
+  label: 'e2e',
+  onFailure: async (openPage) => {
+    if (openPage) {
       console.log(
-        `  notifications on screen: ${JSON.stringify(await notificationTexts(page).catch(() => []))}`,
+        `  notifications on screen: ${JSON.stringify(await notificationTexts(openPage).catch(() => []))}`,
       );
-      await screenshot(page, resultsDir, `failed-${results.length}`).catch(() => undefined);
     }
-    printLogs();
-    return undefined;
-  }
-}
-
-function printLogs() {
-  console.log(`\n--- code-server log (${serverLog}) ---\n${tail(serverLog, 40)}`);
-  for (const file of findFiles(join(userDataDir, 'logs'), /exthost.*\.log$|Quantum STT.*\.log$/)) {
-    console.log(`\n--- ${file} ---\n${tail(file, 40)}`);
-  }
-  console.log('--- end of logs ---\n');
-}
-
-/** Calls `probe` until it returns something other than undefined, or throws after `timeoutMs`. */
-async function poll(what, probe, timeoutMs, lastSeen = () => '') {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${await lastSeen()}`);
-    }
-    await new Promise((done) => setTimeout(done, 200));
-  }
-}
+    printLogTails({
+      serverLog,
+      userDataDir,
+      pattern: /exthost.*\.log$|Quantum STT.*\.log$/,
+      lines: 40,
+    });
+    console.log('--- end of logs ---\n');
+  },
+});
+const { check } = checks;
 
 const noNbsp = (text) => text.replace(/\u00a0/g, ' ');
 
@@ -393,7 +359,7 @@ try {
     async () => {
       server = await startCodeServer({ entry, userDataDir, extensionsDir, logFile: serverLog });
       browser = await launchChromium();
-      page = await openWorkbench(browser, server.url, workspace);
+      checks.page = page = await openWorkbench(browser, server.url, workspace);
       await explorerRow('jfk.wav').waitFor({ state: 'visible', timeout: 30_000 });
       await screenshot(page, resultsDir, '00-workbench');
     },
@@ -630,10 +596,10 @@ try {
     console.log(`  ${decodeURIComponent(state.src).replace(/^.*\//, '…/')} ${state.duration.toFixed(2)} s`);
   });
 
-  console.log(
+  checks.skip(
+    '5. Dictation',
     '- 5. Dictation with the fake recorder: skipped — dictation is not implemented yet (issue [8])',
   );
-  results.push({ name: '5. Dictation', status: 'skipped' });
 
   await check(
     '6. A corrupt media file: an error notification, no hang; jfk.wav transcribes again after it',
@@ -798,7 +764,4 @@ try {
   await server?.stop();
 }
 
-const count = (status) => results.filter((result) => result.status === status).length;
-console.log(`\nartifacts: ${resultsDir}  total ${seconds()}`);
-console.log(`e2e: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped`);
-process.exitCode = count('failed') > 0 ? 1 : 0;
+checks.summary();

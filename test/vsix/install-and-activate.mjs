@@ -24,9 +24,9 @@ import {
   runCommand,
   screenshot,
   startCodeServer,
-  tail,
   writeUserSettings,
 } from '../e2e/codeServer.mjs';
+import { createCheckRunner, poll, printLogTails } from '../e2e/checks.mjs';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -41,50 +41,10 @@ const serverLog = join(resultsDir, 'code-server.log');
 
 const { values: options } = parseArgs({ options: { vsix: { type: 'string' } } });
 
-const started = performance.now();
-const seconds = (since = started) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
-const results = [];
-/** The workbench page once it is open, for screenshots of failures. */
+/** The workbench page once it is open. */
 let page;
-
-let setupFailed = false;
-
-/**
- * Runs one check. A failed setup check (install, start) skips everything after it; the proofs after setup
- * are independent of each other, so all of them run and report.
- */
-async function check(name, body, { setup = false } = {}) {
-  if (setupFailed) {
-    results.push({ name, status: 'skipped' });
-    console.log(`- ${name}: skipped`);
-    return undefined;
-  }
-  const since = performance.now();
-  try {
-    const value = await body();
-    results.push({ name, status: 'passed' });
-    console.log(`✔ ${name} (${seconds(since)})`);
-    return value;
-  } catch (error) {
-    results.push({ name, status: 'failed' });
-    setupFailed ||= setup;
-    console.log(`✘ ${name} (${seconds(since)})\n${error instanceof Error ? error.message : error}`);
-    if (page && !page.isClosed()) {
-      await screenshot(page, resultsDir, `failed-${results.length}`).catch(() => undefined);
-    }
-    return undefined;
-  }
-}
-
-async function poll(what, probe, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((done) => setTimeout(done, 500));
-  }
-}
+const checks = createCheckRunner({ resultsDir, label: 'vsix' });
+const { check } = checks;
 
 /** The extension host's log, one entry per logged message (continuation lines such as stacks included). */
 function extensionHostLogEntries() {
@@ -210,7 +170,7 @@ try {
     async () => {
       server = await startCodeServer({ entry, userDataDir, extensionsDir, logFile: serverLog });
       browser = await launchChromium();
-      page = await openWorkbench(browser, server.url, workspace);
+      checks.page = page = await openWorkbench(browser, server.url, workspace);
       await screenshot(page, resultsDir, '01-workbench');
     },
     { setup: true },
@@ -229,6 +189,8 @@ try {
           ? true
           : undefined,
       30_000,
+      undefined,
+      { intervalMs: 500 },
     );
     await screenshot(page, resultsDir, '02-show-log');
   });
@@ -260,6 +222,8 @@ try {
           ? true
           : undefined,
       60_000,
+      undefined,
+      { intervalMs: 500 },
     );
     const errors = extensionHostLogEntries().filter(
       (entry) => / \[error\] /.test(entry) && entry.includes(manifest.name),
@@ -279,13 +243,7 @@ try {
   await server?.stop();
 }
 
-const count = (status) => results.filter((result) => result.status === status).length;
-if (count('failed') > 0) {
-  console.log(`\n--- code-server log (${serverLog}) ---\n${tail(serverLog)}`);
-  for (const file of findFiles(join(userDataDir, 'logs'), /exthost.*\.log$/)) {
-    console.log(`\n--- ${file} ---\n${tail(file)}`);
-  }
+if (checks.count('failed') > 0) {
+  printLogTails({ serverLog, userDataDir, pattern: /exthost.*\.log$/ });
 }
-console.log(`\nartifacts: ${resultsDir}  total ${seconds()}`);
-console.log(`vsix: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped`);
-process.exitCode = count('failed') > 0 ? 1 : 0;
+checks.summary();
