@@ -7,9 +7,10 @@ import { findFiles, screenshot, tail } from './codeServer.mjs';
 /**
  * A runner of named checks whose results go to `resultsDir`. `label` starts the summary line
  * (`<label>: N passed, N failed, N skipped`). `onFailure(page)` runs after a failed check is reported and before
- * its screenshot is taken; `page` is the workbench page while it is open, otherwise undefined.
+ * its screenshot is taken; `page` is the workbench page while it is open, otherwise undefined. `only`: when given,
+ * the checks that are not setup checks run only if their names contain one of these texts (the rest are skipped).
  */
-export function createCheckRunner({ resultsDir, label, onFailure }) {
+export function createCheckRunner({ resultsDir, label, onFailure, only }) {
   const started = performance.now();
   const seconds = (since = started) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
   const results = [];
@@ -23,7 +24,8 @@ export function createCheckRunner({ resultsDir, label, onFailure }) {
    * check skips everything after it; after a failed check that is not a setup check, the ones after it still run.
    */
   async function check(name, body, { setup = false } = {}) {
-    if (setupFailed) {
+    const chosen = setup || !only?.length || only.some((text) => name.includes(text));
+    if (setupFailed || !chosen) {
       results.push({ name, status: 'skipped' });
       console.log(`- ${name}: skipped`);
       return undefined;

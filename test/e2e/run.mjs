@@ -2,7 +2,9 @@
 // person would: transcribe from the Explorer's context menu, click through the transcript panel, export SRT, play
 // an m4a through the WAV proxy, a corrupt file, and Translate File with a model that cannot translate.
 // The first run installs code-server into .cache/code-server (a few minutes); later runs reuse it.
-// Usage: node test/e2e/run.mjs [--vsix <file.vsix>]   — screenshots and logs go to test-results/e2e/.
+// Usage: node test/e2e/run.mjs [--vsix <file.vsix>] [--results <dir>] [--only <text> ...]
+// Screenshots and logs go to test-results/e2e/ (or --results); --only runs the setup and the steps whose names
+// contain one of the texts (steps that need an earlier one's result then fail with "needs step N").
 import {
   copyFileSync,
   cpSync,
@@ -30,19 +32,40 @@ import {
   writeUserSettings,
 } from './codeServer.mjs';
 import { createCheckRunner, poll, printLogTails } from './checks.mjs';
+import {
+  noNbsp,
+  explorerRow,
+  explorerContextMenu,
+  recordToasts,
+  clearNotifications,
+  panelFrame,
+  media,
+  mediaState,
+  currentRows,
+  readTranscript,
+  segmentAt,
+  parseSrt,
+  transcribeFromExplorer,
+  useWorkbench,
+} from './workbench.mjs';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const audioFixtures = join(root, 'test', 'fixtures', 'audio');
 
-const resultsDir = join(root, 'test-results', 'e2e');
+const { values: options } = parseArgs({
+  options: {
+    vsix: { type: 'string' },
+    results: { type: 'string' },
+    only: { type: 'string', multiple: true },
+  },
+});
+const resultsDir = options.results ? resolve(options.results) : join(root, 'test-results', 'e2e');
 const userDataDir = join(resultsDir, 'user-data');
 const extensionsDir = join(resultsDir, 'extensions');
 const workspace = join(resultsDir, 'workspace');
 const modelsDir = join(resultsDir, 'models');
 const serverLog = join(resultsDir, 'code-server.log');
-
-const { values: options } = parseArgs({ options: { vsix: { type: 'string' } } });
 
 /** The workbench page once it is open, for screenshots. */
 let page;
@@ -53,6 +76,7 @@ let page;
 const checks = createCheckRunner({
   resultsDir,
   label: 'e2e',
+  only: options.only,
   onFailure: async (openPage) => {
     if (openPage) {
       console.log(
@@ -69,210 +93,6 @@ const checks = createCheckRunner({
   },
 });
 const { check } = checks;
-
-const noNbsp = (text) => text.replace(/\u00a0/g, ' ');
-
-/** The Explorer row of a workspace file, by its exact name. */
-function explorerRow(name) {
-  return page
-    .locator('.explorer-folders-view .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${name.replace(/\./g, '\\.')}$`) }) });
-}
-
-/**
- * Right-clicks a file in the Explorer and picks `item` from its context menu. The extension's items show only
- * once it has activated and set its media-extension context key, so the menu is reopened until the item is there.
- */
-async function explorerContextMenu(fileName, item, timeoutMs = 60_000) {
-  const row = explorerRow(fileName);
-  await row.waitFor({ state: 'visible', timeout: 30_000 });
-  const menuItem = page.locator('.monaco-menu .action-item', {
-    has: page.locator('.action-label', { hasText: new RegExp(`^${item}$`) }),
-  });
-  await poll(
-    `"${item}" in the Explorer context menu of ${fileName}`,
-    async () => {
-      await page.keyboard.press('Escape');
-      await row.click({ button: 'right' });
-      return (await menuItem
-        .first()
-        .waitFor({ state: 'visible', timeout: 2000 })
-        .then(
-          () => true,
-          () => undefined,
-        ))
-        ? true
-        : undefined;
-    },
-    timeoutMs,
-    async () =>
-      `; menu showed: ${JSON.stringify(await page.locator('.monaco-menu .action-label').allInnerTexts())}`,
-  );
-  // A click that comes right after the menu opened is swallowed (VS Code guards against the opening right-click's
-  // own release running an item): the menu then stays open with the item focused. Click until the menu closes.
-  const menu = page.locator('.context-view .monaco-menu');
-  for (let attempt = 1; ; attempt++) {
-    await menuItem
-      .first()
-      .click({ timeout: 2000 })
-      .catch(() => undefined);
-    const closed = await menu.waitFor({ state: 'hidden', timeout: 1000 }).then(
-      () => true,
-      () => false,
-    );
-    if (closed) return;
-    if (attempt === 10) throw new Error(`the context menu stayed open after ${attempt} clicks on "${item}"`);
-  }
-}
-
-/**
- * Records the text of every notification toast that appears from now on, so that a progress notification that
- * lasts less than a poll interval is still seen.
- */
-async function recordToasts() {
-  await page.evaluate(() => {
-    window.__e2eToasts = [];
-    window.__e2eToastObserver?.disconnect();
-    const seen = (node) => {
-      if (!(node instanceof window.HTMLElement)) return;
-      const toasts = node.matches('.notification-toast')
-        ? [node]
-        : [...node.querySelectorAll('.notification-toast')];
-      for (const toast of toasts) window.__e2eToasts.push(toast.innerText);
-    };
-    window.__e2eToastObserver = new window.MutationObserver((records) => {
-      for (const record of records) {
-        record.addedNodes.forEach(seen);
-        if (record.target instanceof window.HTMLElement) {
-          const toast = record.target.closest('.notification-toast');
-          if (toast) window.__e2eToasts.push(toast.innerText);
-        }
-      }
-    });
-    window.__e2eToastObserver.observe(document.body, { childList: true, subtree: true, characterData: true });
-  });
-}
-
-const recordedToasts = async () => (await page.evaluate(() => window.__e2eToasts ?? [])).map(noNbsp);
-
-/** Closes every notification, so that the next step's checks see only its own. */
-async function clearNotifications() {
-  await runCommand(page, 'Notifications: Clear All Notifications').catch(() => undefined);
-}
-
-/**
- * The webview frame of the transcript panel showing `mediaName`'s transcript, once it has segments. `live`: the
- * read-only panel of a job in progress instead of the custom editor of the written file.
- */
-async function panelFrame(mediaName, { live = false, timeoutMs = 60_000 } = {}) {
-  return poll(
-    `the ${live ? 'live ' : ''}transcript panel of ${mediaName} with segments`,
-    async () => {
-      for (const frame of page.frames()) {
-        const readOnly = await frame
-          .locator('ol.segments')
-          .getAttribute('aria-readonly', { timeout: 100 })
-          .catch(() => undefined);
-        if (readOnly !== String(live)) continue;
-        const label = await frame
-          .locator('header audio, header video')
-          .first()
-          .getAttribute('aria-label', { timeout: 100 })
-          .catch(() => undefined);
-        if (label !== mediaName) continue;
-        if (
-          (await frame
-            .locator('li.segment')
-            .count()
-            .catch(() => 0)) > 0
-        )
-          return frame;
-      }
-      return undefined;
-    },
-    timeoutMs,
-  );
-}
-
-const media = (frame) => frame.locator('header audio, header video').first();
-const mediaState = (frame) =>
-  media(frame).evaluate((element) => ({
-    currentTime: element.currentTime,
-    duration: element.duration,
-    paused: element.paused,
-    readyState: element.readyState,
-    src: element.currentSrc || element.src,
-    error: element.error?.message ?? null,
-  }));
-
-/** Indexes of the rows that are marked as playing now. */
-const currentRows = (frame) =>
-  frame
-    .locator('li.segment')
-    .evaluateAll((rows) =>
-      rows.flatMap((row, index) => (row.getAttribute('aria-current') === 'true' ? [index] : [])),
-    );
-
-function readTranscript(mediaName) {
-  return JSON.parse(readFileSync(join(workspace, `${mediaName}.transcript.json`), 'utf8'));
-}
-
-/** The segment playing at `timeSec`, as the panel decides it: the last one that has started. */
-function segmentAt(segments, timeSec) {
-  let found;
-  segments.forEach((segment, index) => {
-    if (segment.startSec <= timeSec) found = index;
-  });
-  return found;
-}
-
-function parseSrt(text) {
-  const time = (value) => {
-    const [, h, m, s, ms] = /^(\d+):(\d\d):(\d\d),(\d\d\d)$/.exec(value.trim()) ?? [];
-    if (h === undefined) throw new Error(`not an SRT time: ${value}`);
-    return Number(h) * 3600 + Number(m) * 60 + Number(s) + Number(ms) / 1000;
-  };
-  return text
-    .replace(/\r\n/g, '\n')
-    .trim()
-    .split(/\n\n+/)
-    .map((block) => {
-      const [index, times, ...lines] = block.split('\n');
-      const [start, end] = times.split(' --> ');
-      return { index: Number(index), startSec: time(start), endSec: time(end), text: lines.join('\n') };
-    });
-}
-
-/** A transcription run from the Explorer: the progress notification shows, and the panel opens with segments. */
-async function transcribeFromExplorer(mediaName, { menuItem = 'Transcribe File', timeoutMs = 120_000 } = {}) {
-  const transcriptPath = join(workspace, `${mediaName}.transcript.json`);
-  const before = existsSync(transcriptPath) ? statSync(transcriptPath).mtimeMs : undefined;
-  await recordToasts();
-  await explorerContextMenu(mediaName, menuItem);
-  const progressTitle = `Transcribing ${mediaName}`;
-  await poll(
-    `the "${progressTitle}" progress notification`,
-    async () => ((await recordedToasts()).some((text) => text.includes(progressTitle)) ? true : undefined),
-    30_000,
-    async () => `; toasts seen: ${JSON.stringify(await recordedToasts())}`,
-  );
-  await poll(
-    `a new ${mediaName}.transcript.json`,
-    () => (existsSync(transcriptPath) && statSync(transcriptPath).mtimeMs !== before ? true : undefined),
-    timeoutMs,
-    async () => `; notifications: ${JSON.stringify(await notificationTexts(page))}`,
-  );
-  const frame = await panelFrame(mediaName);
-  const transcript = readTranscript(mediaName);
-  const texts = await frame.locator('li.segment .text').allTextContents();
-  const expected = transcript.segments.map((segment) => segment.text.trim());
-  if (JSON.stringify(texts.map((text) => text.trim())) !== JSON.stringify(expected)) {
-    throw new Error(
-      `the panel shows ${JSON.stringify(texts)}, the transcript has ${JSON.stringify(expected)}`,
-    );
-  }
-  return { frame, transcript };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -360,6 +180,7 @@ try {
       server = await startCodeServer({ entry, userDataDir, extensionsDir, logFile: serverLog });
       browser = await launchChromium();
       checks.page = page = await openWorkbench(browser, server.url, workspace);
+      useWorkbench({ page, workspace });
       await explorerRow('jfk.wav').waitFor({ state: 'visible', timeout: 30_000 });
       await screenshot(page, resultsDir, '00-workbench');
     },

@@ -305,31 +305,40 @@ def train(args):
     cpu_started = time.process_time()  # CPU seconds tell the cost apart from waiting on a busy machine
     data_seconds = 0.0
     history = []
+    total_steps = args.steps
     for step in range(args.steps):
+        if step >= total_steps:
+            break
         t0 = time.time()
         batch = make_batch([sampler.window(step * args.batch + i) for i in range(args.batch)])
         batch = tuple(t.to(args.device) for t in batch)
         data_seconds += time.time() - t0
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, args.lr, args.warmup, args.steps)
+            group["lr"] = learning_rate(step, args.lr, args.warmup, total_steps)
         loss = loss_of(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         history.append(loss.item())
-        if (step + 1) % args.log_every == 0 or step + 1 == args.steps:
+        if args.minutes and step + 1 >= args.warmup:
+            # A wall-clock budget on a shared machine: shorten the cosine schedule to the steps that fit, so the
+            # run still ends at a low learning rate. Such a run is not reproducible step for step.
+            seconds_per_step = (time.time() - started) / (step + 1)
+            fitting = step + 1 + int((args.minutes * 60 - (time.time() - started)) / seconds_per_step)
+            total_steps = max(step + 1, min(args.steps, fitting))
+        if (step + 1) % args.log_every == 0 or step + 1 == total_steps:
             elapsed = time.time() - started
             recent = history[-args.log_every:]
-            print(f"step {step + 1}/{args.steps} loss {sum(recent) / len(recent):.3f} "
+            print(f"step {step + 1}/{total_steps} loss {sum(recent) / len(recent):.3f} "
                   f"lr {optimizer.param_groups[0]['lr']:.2e} {elapsed:.0f} s "
                   f"({(step + 1) / elapsed:.3f} steps/s, {(step + 1) * args.batch / elapsed:.2f} windows/s, "
                   f"data {100 * data_seconds / elapsed:.0f}%, "
                   f"{(time.process_time() - cpu_started) / ((step + 1) * args.batch):.2f} CPU s/window)", flush=True)
-        if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < args.steps:
+        if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < total_steps:
             save_checkpoint(model, args.out, "float32")
     elapsed = time.time() - started
-    summary = {"steps": args.steps, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
+    summary = {"steps": len(history), "minutes_budget": args.minutes, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
                "dims": dims, "seconds": round(elapsed, 1), "threads": args.threads,
                "device": args.device,
                "final_loss": sum(history[-args.log_every:]) / len(history[-args.log_every:])}
@@ -393,6 +402,8 @@ def main(argv=None):
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="wall-clock budget: the schedule shrinks to the steps that fit (not reproducible)")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is available (untested)")
     parser.add_argument("--log-every", type=int, default=10)
     parser.add_argument("--save-every", type=int, default=500)
