@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { convertCheckpoint, manifestFileName, type ModelDtype } from '../../src/convert/convert';
 
 const root = join(__dirname, '..', '..');
 export const tinyRandomCheckpoint = join(root, 'test', 'fixtures', 'reference', 'tiny-random');
 export const tinyRandomReference = join(tinyRandomCheckpoint, 'reference');
+export const testModelCheckpoint = join(root, 'test', 'fixtures', 'test-model', 'checkpoint');
+export const testModelHeldout = join(root, 'test', 'fixtures', 'test-model', 'heldout');
 const cacheRoot = join(root, '.cache', 'test-models');
 
 export interface TinyRandomOptions {
@@ -20,17 +22,27 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-/** Changes whenever the converter's code, the package version or the fixture checkpoint changes. */
-function converterKey(): string {
+const keys = new Map<string, string>();
+
+/**
+ * Changes whenever the converter's code, the package version or the checkpoint changes. Checkpoint files are
+ * hashed by content (a retrained model keeps its size); subfolders (tiny-random's reference outputs) are not
+ * part of the checkpoint.
+ */
+function converterKey(checkpointDir: string): string {
+  const known = keys.get(checkpointDir);
+  if (known !== undefined) return known;
   const hash = createHash('sha256');
   const sources = [...filesUnder(join(root, 'src', 'convert')), join(root, 'package.json')].sort();
   for (const file of sources) hash.update(relative(root, file)).update(readFileSync(file));
-  for (const file of filesUnder(tinyRandomCheckpoint)
-    .filter((f) => !f.includes(`${join('tiny-random', 'reference')}`))
-    .sort()) {
-    hash.update(relative(root, file)).update(String(statSync(file).size));
-  }
-  return hash.digest('hex').slice(0, 16);
+  const checkpointFiles = readdirSync(checkpointDir, { withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => entry.name)
+    .sort();
+  for (const name of checkpointFiles) hash.update(name).update(readFileSync(join(checkpointDir, name)));
+  const key = hash.digest('hex').slice(0, 16);
+  keys.set(checkpointDir, key);
+  return key;
 }
 
 /** Folders of the same variant made by an older converter are never used again. */
@@ -47,21 +59,39 @@ const pending = new Map<string, Promise<string>>();
 /**
  * The fixture checkpoint test/fixtures/reference/tiny-random converted by our converter, once per converter
  * version and options, into .cache/test-models; returns the model folder (onnx/ + config and tokenizer
- * files). Safe for concurrent test processes: each converts into its own temporary folder and renames it
- * into place; a process that loses the race uses the winner's folder.
+ * files).
  */
 export function tinyRandomModel(options: TinyRandomOptions = {}): Promise<string> {
+  return convertedCheckpoint(tinyRandomCheckpoint, 'tiny-random', options);
+}
+
+/** The small Whisper trained on synthetic speech (tools/test-model), converted as tinyRandomModel is. */
+export function testModel(options: TinyRandomOptions = {}): Promise<string> {
+  return convertedCheckpoint(testModelCheckpoint, 'test-model', options);
+}
+
+/**
+ * A Hugging Face checkpoint converted by our converter into .cache/test-models/<name>-<options>-<key>, once
+ * per converter version, checkpoint contents and options. Safe for concurrent test processes: each converts
+ * into its own temporary folder and renames it into place; a process that loses the race uses the winner's
+ * folder.
+ */
+export function convertedCheckpoint(
+  checkpointDir: string,
+  name: string,
+  options: TinyRandomOptions = {},
+): Promise<string> {
   const dtype = options.dtype ?? 'fp32';
-  const variant = `tiny-random-${dtype}${options.timestamped ? '-timestamped' : ''}`;
-  const name = `${variant}-${converterKey()}`;
-  const outDir = join(cacheRoot, name);
+  const variant = `${name}-${dtype}${options.timestamped ? '-timestamped' : ''}`;
+  const folderName = `${variant}-${converterKey(checkpointDir)}`;
+  const outDir = join(cacheRoot, folderName);
   let promise = pending.get(outDir);
   if (!promise) {
     promise = (async () => {
       if (existsSync(join(outDir, manifestFileName))) return outDir;
       try {
         await convertCheckpoint({
-          checkpointDir: tinyRandomCheckpoint,
+          checkpointDir,
           outDir,
           dtype,
           timestamped: options.timestamped,
@@ -70,7 +100,7 @@ export function tinyRandomModel(options: TinyRandomOptions = {}): Promise<string
         // Another process finished the same conversion first: its folder is just as good.
         if (!existsSync(join(outDir, manifestFileName))) throw error;
       }
-      removeStale(variant, name);
+      removeStale(variant, folderName);
       return outDir;
     })();
     pending.set(outDir, promise);

@@ -1,0 +1,324 @@
+/**
+ * Recognition measured on the test model (tools/test-model, issue [11]) through the engine's public API, as
+ * the CLI uses it: word error rate, language id, translation, segment start times, silence. Shared by
+ * recognition.test.ts (a subset, with thresholds) and eval.ts (`npm run eval:test-model`, everything).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAudioFile } from '../../src/engine/audio';
+import type { RunOptions, Transcript, WhisperModel } from '../../src/engine/index';
+import { WhisperTokenizer } from '../../src/engine/tokenizer';
+
+/** Issue [11]'s targets on the held-out clips. */
+export const targets = {
+  shortWer: 0.05,
+  longWer: 0.08,
+  languageAccuracy: 0.95,
+  translationWer: 0.1,
+  medianStartErrorSec: 0.1,
+};
+
+export interface ReferenceSegment {
+  readonly id: string;
+  readonly text: string;
+  readonly en: string;
+  readonly startSec: number;
+  readonly endSec: number;
+}
+
+/** One held-out clip of references.json: a short clip is one segment, a long-form clip several. */
+export interface Clip {
+  readonly id: string;
+  readonly lang: string;
+  readonly file: string;
+  readonly voice: string;
+  readonly text: string;
+  /** The English translation (the text itself for English clips). */
+  readonly en: string;
+  readonly longForm: boolean;
+  readonly segments: readonly ReferenceSegment[];
+}
+
+interface RawSegment {
+  id: string;
+  text: string;
+  en: string;
+  start: number;
+  end: number;
+}
+
+export function readClips(heldoutDir: string): Clip[] {
+  const raw = JSON.parse(readFileSync(join(heldoutDir, 'references.json'), 'utf8')) as (RawSegment & {
+    lang: string;
+    file: string;
+    voice: string;
+    segments?: RawSegment[];
+  })[];
+  const segment = (s: RawSegment): ReferenceSegment => ({
+    id: s.id,
+    text: s.text,
+    en: s.en,
+    startSec: s.start,
+    endSec: s.end,
+  });
+  return raw.map((clip) => ({
+    id: clip.id,
+    lang: clip.lang,
+    file: join(heldoutDir, clip.file),
+    voice: clip.voice,
+    text: clip.text,
+    en: clip.en,
+    longForm: clip.segments !== undefined,
+    segments: clip.segments?.map(segment) ?? [segment(clip)],
+  }));
+}
+
+export async function samplesOf(clip: Clip): Promise<Float32Array> {
+  return (await loadAudioFile(clip.file)).samples;
+}
+
+/** The words WER counts: lowercase, every run of punctuation or space one separator (`l'eau` → `l eau`). */
+export function normalizedWords(text: string): string[] {
+  return text
+    .normalize('NFC')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter((word) => word !== '');
+}
+
+/** Word-level edit distance (substitutions, insertions, deletions) after normalizedWords. */
+export function wordErrors(reference: string, hypothesis: string): { errors: number; words: number } {
+  const ref = normalizedWords(reference);
+  const hyp = normalizedWords(hypothesis);
+  let previous = Array.from({ length: hyp.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= ref.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= hyp.length; j++) {
+      const substitution = previous[j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1);
+      row.push(Math.min(substitution, previous[j]! + 1, row[j - 1]! + 1));
+    }
+    previous = row;
+  }
+  return { errors: previous[hyp.length]!, words: ref.length };
+}
+
+export interface Scored {
+  readonly id: string;
+  readonly reference: string;
+  readonly hypothesis: string;
+  readonly errors: number;
+  readonly words: number;
+}
+
+/** Corpus WER: all errors over all reference words (not a mean of per-clip rates). */
+export function corpusWer(scored: readonly Scored[]): number {
+  const words = scored.reduce((sum, s) => sum + s.words, 0);
+  return words === 0 ? 0 : scored.reduce((sum, s) => sum + s.errors, 0) / words;
+}
+
+export function textOf(transcript: Transcript): string {
+  return transcript.segments
+    .map((segment) => segment.text)
+    .join('')
+    .trim();
+}
+
+function score(id: string, reference: string, hypothesis: string): Scored {
+  return { id, reference, hypothesis, ...wordErrors(reference, hypothesis) };
+}
+
+export interface TranscribedClip {
+  readonly clip: Clip;
+  readonly transcript: Transcript;
+  readonly scored: Scored;
+}
+
+/**
+ * Each clip transcribed (or translated) with the engine's defaults and its language given, as `quantum-stt
+ * transcribe --language xx` would: long-form clips by the sequential (OpenAI) algorithm, the default.
+ */
+export async function transcribeClips(
+  model: WhisperModel,
+  clips: readonly Clip[],
+  task: RunOptions['task'] = 'transcribe',
+): Promise<TranscribedClip[]> {
+  const results: TranscribedClip[] = [];
+  for (const clip of clips) {
+    const transcript = await model.transcribe(await samplesOf(clip), { language: clip.lang, task });
+    const reference = task === 'translate' ? clip.en : clip.text;
+    results.push({ clip, transcript, scored: score(clip.id, reference, textOf(transcript)) });
+  }
+  return results;
+}
+
+export interface LanguageResult {
+  readonly id: string;
+  readonly expected: string;
+  readonly detected: string;
+  readonly probability: number;
+}
+
+/** Language detection on each clip's first 30 s, no language given (what `--language auto` does first). */
+export async function detectLanguages(
+  model: WhisperModel,
+  clips: readonly Clip[],
+): Promise<LanguageResult[]> {
+  const results: LanguageResult[] = [];
+  for (const clip of clips) {
+    const detection = await model.detectLanguage(await samplesOf(clip));
+    results.push({
+      id: clip.id,
+      expected: clip.lang,
+      detected: detection.language,
+      probability: detection.probability,
+    });
+  }
+  return results;
+}
+
+export interface StartError {
+  readonly id: string;
+  readonly referenceSec: number;
+  /** The nearest start of a segment with text; undefined when the transcript has none. */
+  readonly hypothesisSec: number | undefined;
+  readonly errorSec: number;
+}
+
+/**
+ * For every reference segment, the distance from its speech start to the nearest start of a transcript
+ * segment with text. Nearest-matching could flatter a transcript cut into many segments, so callers also
+ * compare segment counts (`segmentCounts`).
+ */
+export function startErrors(results: readonly TranscribedClip[]): StartError[] {
+  return results.flatMap(({ clip, transcript }) => {
+    const starts = transcript.segments.filter((s) => s.text.trim() !== '').map((s) => s.startSec);
+    return clip.segments.map((segment, index) => {
+      const nearest = starts.reduce<number | undefined>(
+        (best, start) =>
+          best === undefined || Math.abs(start - segment.startSec) < Math.abs(best - segment.startSec)
+            ? start
+            : best,
+        undefined,
+      );
+      return {
+        id: clip.longForm ? `${clip.id}#${index}` : clip.id,
+        referenceSec: segment.startSec,
+        hypothesisSec: nearest,
+        errorSec: nearest === undefined ? Infinity : Math.abs(nearest - segment.startSec),
+      };
+    });
+  });
+}
+
+export function segmentCounts(result: TranscribedClip): { reference: number; transcript: number } {
+  return {
+    reference: result.clip.segments.length,
+    transcript: result.transcript.segments.filter((s) => s.text.trim() !== '').length,
+  };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Seeded white noise at a given RMS level: the same samples on every run and machine. */
+export function whiteNoise(seconds: number, rmsDbfs: number, seed: number): Float32Array {
+  const samples = new Float32Array(Math.round(seconds * 16_000));
+  const rms = 10 ** (rmsDbfs / 20);
+  let state = seed >>> 0;
+  const uniform = () => {
+    // mulberry32
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 2 ** 32;
+  };
+  for (let i = 0; i < samples.length; i += 2) {
+    // Box-Muller: two unit normals per pair of uniforms.
+    const radius = Math.sqrt(-2 * Math.log(uniform())) * rms;
+    const angle = 2 * Math.PI * uniform();
+    samples[i] = radius * Math.cos(angle);
+    if (i + 1 < samples.length) samples[i + 1] = radius * Math.sin(angle);
+  }
+  return samples;
+}
+
+/** Inputs without speech, each with the text the engine gave (auto language, defaults): all should be empty. */
+export async function transcribeNonSpeech(
+  model: WhisperModel,
+): Promise<{ name: string; text: string; segments: number }[]> {
+  const inputs = [
+    { name: 'digital silence, 10 s', samples: new Float32Array(10 * 16_000) },
+    { name: 'white noise at -30 dBFS, 30 s', samples: whiteNoise(30, -30, 1) },
+    { name: 'white noise at -50 dBFS, 45 s', samples: whiteNoise(45, -50, 2) },
+  ];
+  const results = [];
+  for (const { name, samples } of inputs) {
+    const transcript = await model.transcribe(samples);
+    results.push({ name, text: textOf(transcript), segments: transcript.segments.length });
+  }
+  return results;
+}
+
+export interface OracleComparison {
+  readonly id: string;
+  readonly timestamps: boolean;
+  readonly ours: string;
+  readonly theirs: string;
+}
+
+/**
+ * Each clip decoded greedily by the engine (one window, language given, no fallback) and by transformers.js
+ * (`generate`, the dev-only oracle) on the same converted folder. With timestamps the engine uses
+ * transformers.js's timestamp rules (`timestampRules: 'transformers'`), which lack OpenAI's never-decreasing
+ * rule and max initial timestamp; on text the two must agree.
+ */
+export async function compareWithTransformers(
+  model: WhisperModel,
+  clips: readonly Clip[],
+): Promise<OracleComparison[]> {
+  const hf = await import('@huggingface/transformers');
+  hf.env.allowRemoteModels = false;
+  hf.env.localModelPath = '/';
+  const processor = await hf.AutoProcessor.from_pretrained(model.dir);
+  const hfModel = await hf.WhisperForConditionalGeneration.from_pretrained(model.dir, {
+    dtype: 'fp32',
+    device: 'cpu',
+  });
+  const tokenizer = WhisperTokenizer.fromFolder(model.dir);
+  const comparisons: OracleComparison[] = [];
+  try {
+    for (const clip of clips) {
+      const samples = await samplesOf(clip);
+      for (const timestamps of [false, true]) {
+        const transcript = await model.transcribe(samples, {
+          language: clip.lang,
+          temperatures: [0],
+          timestamps: timestamps ? 'segment' : 'none',
+          timestampRules: 'transformers',
+        });
+        const output = (await hfModel.generate({
+          ...(await processor(samples)),
+          language: clip.lang,
+          task: 'transcribe',
+          return_timestamps: timestamps,
+          max_new_tokens: 224,
+        })) as { tolist(): bigint[][] };
+        const tokens = output.tolist()[0]!.map(Number);
+        const text = tokens.filter((token) => token < tokenizer.special.eot);
+        comparisons.push({
+          id: clip.id,
+          timestamps,
+          ours: textOf(transcript),
+          theirs: tokenizer.decode(text).trim(),
+        });
+      }
+    }
+  } finally {
+    await hfModel.dispose();
+  }
+  return comparisons;
+}
