@@ -2,6 +2,7 @@ import { FORMAT_IDS, type FormatId } from '../src/transcript/formats';
 import type { FromPanel, PanelMedia, ToPanel } from '../src/transcript/panelMessages';
 import {
   alignByTime,
+  announcementFor,
   cycle,
   doubtReasonLabels,
   doubtfulSegments,
@@ -9,17 +10,27 @@ import {
   formatClock,
   mergeSegments,
   nextInOrder,
+  parseViewState,
   positionAt,
   replaceSegmentText,
   wordRanges,
   type DoubtReason,
+  type PanelViewState,
   type PlaybackPosition,
+  type PositionCause,
   type SearchMatch,
 } from '../src/transcript/panelState';
 import type { Segment, Transcript } from '../src/transcript/result';
 import { element, isInsideControl } from './dom';
+import { linkVideoToAudio } from './mediaSync';
 
 const SEEK_STEP_SEC = 5;
+
+/** Where the page keeps its place between renders (VS Code's `getState`/`setState`). */
+export interface ViewStateStore {
+  load(): unknown;
+  save(state: PanelViewState): void;
+}
 
 /**
  * The panel: media player, toolbar and the transcript as a listbox of segments. Keyboard model: the list is
@@ -31,7 +42,15 @@ export class TranscriptPanel {
   private companion: Transcript | undefined;
   private companionRows: number[][] | undefined;
   private readOnly = true;
+  /** The clock of playback: the one media element, or the audio that a muted video follows. */
   private media: HTMLMediaElement | undefined;
+  /** A muted video that follows `media` (its own audio is a codec the webview lacks). */
+  private video: HTMLVideoElement | undefined;
+  private unlinkVideo: (() => void) | undefined;
+  /** The place to go back to once the page's first transcript and media are there; until then nothing is saved. */
+  private restoring: PanelViewState | undefined;
+  private saveTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastAnnouncementMs = -Infinity;
   /** Stands in for the media's clock when there is no playable media, so navigation still highlights. */
   private timeWithoutMediaSec = 0;
   private doubts = new Map<number, DoubtReason[]>();
@@ -50,7 +69,8 @@ export class TranscriptPanel {
     placeholder: 'Search',
     'aria-label': 'Search the transcript (Enter: next match, Shift+Enter: previous)',
   });
-  private readonly matchStatus = element('span', { class: 'count' });
+  // A status, so that "2 of 5" is heard while focus stays in the search field.
+  private readonly matchStatus = element('span', { class: 'count', role: 'status' });
   private readonly flagStatus = element('span', { class: 'count' });
   private readonly followBox = element('vscode-checkbox', { checked: '' }, ['Follow playback']);
   private readonly progress = element('div', { class: 'progress', hidden: '' });
@@ -61,17 +81,29 @@ export class TranscriptPanel {
     role: 'listbox',
     'aria-label': 'Transcript segments',
     'aria-multiselectable': 'true',
+    'aria-describedby': 'segments-keys',
     tabindex: '0',
   });
+  private readonly keysHelp = element('p', { id: 'segments-keys', class: 'visually-hidden' }, [
+    'Up and Down arrows: previous and next segment. Space or K: play or pause. J and L, or Left and Right ' +
+      'arrows: back and forward 5 seconds. Enter or F2: edit the text. Shift with arrows: select, ' +
+      'Control+Space: select or unselect a segment, Control+C: copy. Slash: search.',
+  ]);
   /** Names the two columns when a companion is shown. */
   private readonly columns = element('div', { class: 'columns', hidden: '', 'aria-hidden': 'true' });
-  private readonly announcer = element('div', { class: 'visually-hidden', 'aria-live': 'polite' });
+  private readonly announcer = element('div', {
+    class: 'visually-hidden',
+    'aria-live': 'polite',
+    'aria-atomic': 'true',
+  });
   private readonly status = element('p', { class: 'status', role: 'status' });
 
   constructor(
     root: HTMLElement,
     private readonly post: (message: FromPanel) => void,
+    private readonly viewState: ViewStateStore,
   ) {
+    this.restoring = parseViewState(viewState.load());
     const button = (label: string, title: string, action: () => void, appearance = 'secondary') => {
       const created = element('vscode-button', { appearance, title, 'aria-label': title }, [label]);
       created.addEventListener('click', action);
@@ -108,8 +140,16 @@ export class TranscriptPanel {
         this.columns,
       ]),
       this.list,
+      this.keysHelp,
       this.announcer,
     );
+    window.addEventListener('scroll', () => this.saveViewSoon(), { passive: true });
+    // The player and tools stay on top of the rows (sticky): a row focused or scrolled to must land below them,
+    // not hidden under them (WCAG 2.4.11, focus not obscured).
+    const header = root.querySelector('header')!;
+    new ResizeObserver(() => {
+      document.documentElement.style.scrollPaddingTop = `${header.offsetHeight}px`;
+    }).observe(header);
     this.searchField.addEventListener('input', () => this.search());
     this.searchField.addEventListener('keydown', (event) => this.onSearchKey(event));
     this.list.addEventListener('click', (event) => this.onListClick(event));
@@ -139,6 +179,7 @@ export class TranscriptPanel {
         this.companion = message.companion;
         this.showMedia(message.media, message.mediaNote);
         this.show(message.transcript);
+        void this.restoreView();
         break;
       case 'update':
         this.show(message.transcript);
@@ -171,23 +212,106 @@ export class TranscriptPanel {
   }
 
   private showMedia(media: PanelMedia | undefined, note: string | undefined): void {
+    this.unlinkVideo?.();
     this.media?.pause();
+    this.video?.pause();
     this.playerSlot.replaceChildren();
-    this.media = undefined;
+    this.media = this.video = this.unlinkVideo = undefined;
     this.status.textContent = note ?? '';
     if (media === undefined) return;
-    const player = element(media.kind, { controls: '', preload: 'auto', 'aria-label': media.fileName });
-    player.src = media.uri;
+    const separateAudio = media.kind === 'video' ? media.audioUri : undefined;
+    const player = element(separateAudio ? 'audio' : media.kind, {
+      controls: '',
+      preload: 'auto',
+      'aria-label': separateAudio ? `${media.fileName}: audio` : media.fileName,
+    });
+    player.src = separateAudio ?? media.uri;
     player.addEventListener('play', () => this.followPlayback());
-    player.addEventListener('seeked', () => this.syncToTime());
-    player.addEventListener('timeupdate', () => this.syncToTime());
+    player.addEventListener('seeked', () => this.syncToTime(false));
+    player.addEventListener('timeupdate', () => this.syncToTime(!player.paused));
+    for (const type of ['timeupdate', 'seeked', 'pause'])
+      player.addEventListener(type, () => this.saveViewSoon());
     player.addEventListener('error', () => {
       const reason = player.error?.message || `media error ${player.error?.code ?? ''}`;
       this.status.textContent = `${media.fileName} cannot be played here: ${reason}`;
       this.post({ type: 'mediaError', message: reason });
     });
+    if (separateAudio) this.showVideo(media, player);
     this.playerSlot.append(player);
     this.media = player;
+  }
+
+  /**
+   * The picture of a video whose audio plays from `audio`: muted, without controls of its own (the audio's
+   * control bar under it drives both), a click plays or pauses. A picture the webview cannot decode either goes,
+   * and the panel says that only the audio plays.
+   */
+  private showVideo(media: PanelMedia, audio: HTMLAudioElement): void {
+    const video = element('video', {
+      preload: 'auto',
+      muted: '',
+      'aria-label': media.fileName,
+      title: 'Click to play or pause',
+    });
+    video.muted = true;
+    video.src = media.uri;
+    video.addEventListener('click', () => this.togglePlay());
+    const fallBack = (reason: string) => {
+      if (this.video !== video) return;
+      this.unlinkVideo?.();
+      this.unlinkVideo = this.video = undefined;
+      video.removeAttribute('src');
+      video.remove();
+      this.status.textContent = `Audio only: the video of ${media.fileName} cannot be shown here (${reason}).`;
+      this.post({ type: 'mediaError', message: `video: ${reason}` });
+    };
+    video.addEventListener('error', () =>
+      fallBack(video.error?.message || `media error ${video.error?.code ?? ''}`),
+    );
+    // A video track the webview cannot decode may load as sound only, with no picture and no error.
+    video.addEventListener('loadedmetadata', () => {
+      if (video.videoWidth === 0) fallBack('no picture it can decode');
+    });
+    this.playerSlot.append(video);
+    this.video = video;
+    this.unlinkVideo = linkVideoToAudio(video, audio);
+  }
+
+  /**
+   * Goes back to the saved time, focused row and scroll position once the media can seek (the player's and the
+   * video's sizes move the rows, so the scroll comes last). Playback stays paused: a hidden tab lost its page.
+   */
+  private async restoreView(): Promise<void> {
+    const saved = this.restoring;
+    if (saved === undefined) return;
+    if (this.segments.length > 0) this.moveFocus(Math.min(saved.focusedIndex, this.segments.length - 1));
+    const media = this.media;
+    if (media) {
+      await Promise.all([media, this.video].map((element) => element && loaded(element)));
+    }
+    if (media && !media.error) {
+      const seeked = new Promise((resolve) => media.addEventListener('seeked', resolve, { once: true }));
+      media.currentTime = saved.timeSec;
+      await seeked;
+    } else if (!media) {
+      this.timeWithoutMediaSec = saved.timeSec;
+      this.syncToTime(false);
+    }
+    window.scrollTo(0, saved.scrollTopPx);
+    this.restoring = undefined;
+  }
+
+  /** Keeps the place in the webview's state, a tenth of a second after the last change. */
+  private saveViewSoon(): void {
+    if (this.restoring !== undefined || this.saveTimer !== undefined) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.viewState.save({
+        timeSec: this.currentTimeSec(),
+        scrollTopPx: window.scrollY,
+        focusedIndex: this.focusedIndex,
+      });
+    }, 100);
   }
 
   private show(transcript: Transcript): void {
@@ -213,7 +337,7 @@ export class TranscriptPanel {
     this.list.replaceChildren(...transcript.segments.map((segment, index) => this.renderRow(segment, index)));
     this.list.tabIndex = transcript.segments.length === 0 ? 0 : -1;
     this.playing = undefined;
-    this.syncToTime();
+    this.syncToTime(false);
     if (hadFocus) this.row(this.focusedIndex)?.focus();
   }
 
@@ -313,8 +437,15 @@ export class TranscriptPanel {
   }
 
   private onKey(event: KeyboardEvent): void {
-    if (event.ctrlKey || event.metaKey || event.altKey || isInsideControl(event.target)) return;
+    if (isInsideControl(event.target)) return;
     const inList = this.list.contains(event.target as Node);
+    // The listbox's own key for a multiple selection: the keyboard's Ctrl+click.
+    if (event.ctrlKey && event.key === ' ' && inList) {
+      this.toggleSelected(this.focusedIndex);
+      event.preventDefault();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
     const handled = (() => {
       switch (event.key) {
         case ' ':
@@ -322,10 +453,10 @@ export class TranscriptPanel {
           return this.togglePlay();
         case 'j':
         case 'ArrowLeft':
-          return this.seek(this.currentTimeSec() - SEEK_STEP_SEC, false);
+          return this.seek(this.currentTimeSec() - SEEK_STEP_SEC, false, 'seek');
         case 'l':
         case 'ArrowRight':
-          return this.seek(this.currentTimeSec() + SEEK_STEP_SEC, false);
+          return this.seek(this.currentTimeSec() + SEEK_STEP_SEC, false, 'seek');
         case 'n':
         case 'ArrowDown':
           return this.goToSegment(this.focusedIndex + 1, event.shiftKey);
@@ -365,9 +496,19 @@ export class TranscriptPanel {
 
   private togglePlay(): boolean {
     if (this.media === undefined) return false;
-    if (this.media.paused) this.play();
-    else this.media.pause();
+    if (this.media.paused) {
+      this.play();
+      this.announce('Playing');
+    } else {
+      this.media.pause();
+      this.announce(`Paused at ${formatClock(this.media.currentTime)}`);
+    }
     return true;
+  }
+
+  private announce(text: string): void {
+    this.announcer.textContent = text;
+    this.lastAnnouncementMs = performance.now();
   }
 
   private play(): void {
@@ -378,14 +519,17 @@ export class TranscriptPanel {
     });
   }
 
-  private seek(timeSec: number, andPlay: boolean): boolean {
+  /** `cause` 'seek': focus stays where it is, so the live region says where playback went. */
+  private seek(timeSec: number, andPlay: boolean, cause: PositionCause = 'focus'): boolean {
     const clampedSec = Math.max(
       0,
       Math.min(timeSec, this.media?.duration || this.transcript?.durationSec || 0),
     );
     if (this.media) this.media.currentTime = clampedSec;
     else this.timeWithoutMediaSec = clampedSec;
-    this.syncToTime();
+    this.syncToTime(false);
+    const announcement = announcementFor(this.segments, clampedSec, cause, Infinity);
+    if (announcement !== undefined) this.announce(announcement);
     if (andPlay) this.play();
     return true;
   }
@@ -405,6 +549,7 @@ export class TranscriptPanel {
     this.row(this.focusedIndex)?.setAttribute('tabindex', '-1');
     this.focusedIndex = index;
     this.row(index)?.setAttribute('tabindex', '0');
+    this.saveViewSoon();
   }
 
   private selectOnly(index: number): void {
@@ -455,14 +600,17 @@ export class TranscriptPanel {
   private followPlayback(): void {
     if (this.animationFrame !== undefined) return;
     const frame = () => {
-      this.syncToTime();
+      this.syncToTime(true);
       this.animationFrame = this.media && !this.media.paused ? requestAnimationFrame(frame) : undefined;
     };
     this.animationFrame = requestAnimationFrame(frame);
   }
 
-  /** Marks the segment and word playing now (`aria-current`), keeps it in view and announces a new segment. */
-  private syncToTime(): void {
+  /**
+   * Marks the segment and word playing now (`aria-current`) and keeps it in view; `playingOn`: playback reached
+   * it by itself, which the live region may announce (see announcementFor).
+   */
+  private syncToTime(playingOn: boolean): void {
     const position = positionAt(this.segments, this.currentTimeSec(), 'previous');
     const before = this.playing;
     if (before?.segmentIndex === position?.segmentIndex && before?.wordIndex === position?.wordIndex) return;
@@ -484,8 +632,10 @@ export class TranscriptPanel {
       if (!this.list.contains(document.activeElement)) this.moveFocus(position.segmentIndex);
       row?.scrollIntoView({ block: 'center' });
     }
-    if (this.media && !this.media.paused) {
-      this.announcer.textContent = this.segments[position.segmentIndex]?.text.trim() ?? '';
+    if (playingOn) {
+      const sinceLastSec = (performance.now() - this.lastAnnouncementMs) / 1000;
+      const announcement = announcementFor(this.segments, this.currentTimeSec(), 'playback', sinceLastSec);
+      if (announcement !== undefined) this.announce(announcement);
     }
   }
 
@@ -562,6 +712,15 @@ export class TranscriptPanel {
     this.show(edited);
     this.row(this.focusedIndex)?.focus();
   }
+}
+
+/** Resolves once the element knows its duration and size, or has failed to load. */
+function loaded(media: HTMLMediaElement): Promise<void> {
+  if (media.readyState >= HTMLMediaElement.HAVE_METADATA || media.error) return Promise.resolve();
+  return new Promise((resolve) => {
+    media.addEventListener('loadedmetadata', () => resolve(), { once: true });
+    media.addEventListener('error', () => resolve(), { once: true });
+  });
 }
 
 /** A column's name: what the version is, and in which language. */

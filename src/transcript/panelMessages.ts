@@ -11,6 +11,11 @@ export interface PanelMedia {
   readonly uri: string;
   readonly kind: 'audio' | 'video';
   readonly fileName: string;
+  /**
+   * A video's audio as a separate playable file (a webview resource URI), when the webview cannot decode the
+   * video's own audio: the video then plays muted and the panel keeps the two in step.
+   */
+  readonly audioUri?: string;
 }
 
 /** Extension → panel. */

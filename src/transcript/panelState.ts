@@ -280,3 +280,76 @@ export function alignByTime(primary: readonly Segment[], companion: readonly Seg
   });
   return aligned;
 }
+
+/** Drift between a muted video and the audio it follows that nobody sees: one frame at 25 fps. */
+export const IN_STEP_SEC = 0.04;
+/** Beyond this drift the video jumps to the audio: easing in would show lips out of step for seconds. */
+export const RESYNC_SEC = 0.2;
+/** The most a video's playback rate is nudged (as a fraction) to close a small drift without a visible jump. */
+export const MAX_RATE_NUDGE = 0.1;
+
+/**
+ * How a video that follows a separate audio track (its own audio is a codec the webview lacks) gets back in
+ * step while playing: a drift past RESYNC_SEC seeks it to the audio's time; a smaller one that is visible changes
+ * its rate for a moment, closing the drift in about a second (at most MAX_RATE_NUDGE faster or slower); in step,
+ * it plays at the audio's rate. The audio is the clock because it is what people hear and what the transcript
+ * times are measured on.
+ */
+export function videoCorrection(
+  audioSec: number,
+  videoSec: number,
+  audioRate: number,
+): { readonly seekToSec: number } | { readonly rate: number } {
+  const driftSec = videoSec - audioSec;
+  if (Math.abs(driftSec) > RESYNC_SEC) return { seekToSec: audioSec };
+  if (Math.abs(driftSec) <= IN_STEP_SEC) return { rate: audioRate };
+  const nudge = Math.max(-MAX_RATE_NUDGE, Math.min(MAX_RATE_NUDGE, driftSec));
+  return { rate: audioRate * (1 - nudge) };
+}
+
+/**
+ * Where a panel was, kept in the webview's state (`setState`) so that a panel whose tab was hidden, or a window
+ * that reloaded, comes back at the same place. The state comes back from storage, so it is read back checked.
+ */
+export interface PanelViewState {
+  readonly timeSec: number;
+  readonly scrollTopPx: number;
+  readonly focusedIndex: number;
+}
+
+export function parseViewState(value: unknown): PanelViewState | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { timeSec, scrollTopPx, focusedIndex } = value as Record<string, unknown>;
+  const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+  if (!isCount(timeSec) || !isCount(scrollTopPx) || !isCount(focusedIndex)) return undefined;
+  return { timeSec, scrollTopPx, focusedIndex: Math.floor(focusedIndex) };
+}
+
+/** What moved the playback position: playing on, a seek that leaves focus where it is, or focus moved to a row. */
+export type PositionCause = 'playback' | 'seek' | 'focus';
+
+/** Fewest seconds between two announcements of segments reached by playing on. */
+export const MIN_PLAYBACK_ANNOUNCEMENT_GAP_SEC = 4;
+
+/**
+ * What the panel's live region says when the segment playing changes, so that a screen-reader user knows where
+ * they are without the panel talking over the speech they are listening to:
+ * - a seek that leaves focus where it was (seek keys, the player's own controls): the new time and its segment;
+ * - focus moved to the row: nothing, the screen reader already reads the focused row;
+ * - playing on: the new segment's text, like a caption, but not within MIN_PLAYBACK_ANNOUNCEMENT_GAP_SEC of the
+ *   last announcement (short segments would otherwise queue up behind each other).
+ * Word changes are never announced. `sinceLastSec` is the time since the last announcement (Infinity: none yet).
+ */
+export function announcementFor(
+  segments: readonly Segment[],
+  timeSec: number,
+  cause: PositionCause,
+  sinceLastSec: number,
+): string | undefined {
+  if (cause === 'focus') return undefined;
+  const index = currentIndex(segments, timeSec, 'previous');
+  const text = index === undefined ? '' : segments[index]!.text.trim();
+  if (cause === 'seek') return text === '' ? formatClock(timeSec) : `${formatClock(timeSec)}: ${text}`;
+  if (sinceLastSec < MIN_PLAYBACK_ANNOUNCEMENT_GAP_SEC || text === '') return undefined;
+  return text;
+}

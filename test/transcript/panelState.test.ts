@@ -2,15 +2,22 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import {
   alignByTime,
+  announcementFor,
   cycle,
   doubtfulSegments,
   findMatches,
   formatClock,
   mergeSegments,
+  IN_STEP_SEC,
+  MAX_RATE_NUDGE,
+  MIN_PLAYBACK_ANNOUNCEMENT_GAP_SEC,
   nextInOrder,
+  parseViewState,
   positionAt,
+  RESYNC_SEC,
   replaceSegmentText,
   segmentsAsText,
+  videoCorrection,
   wordRanges,
 } from '../../src/transcript/panelState';
 import {
@@ -415,5 +422,82 @@ describe('alignByTime: a translation beside its transcript', () => {
       });
       assert.deepEqual(alignByTime(primary, companion), expected, `round ${round}`);
     }
+  });
+});
+
+describe('videoCorrection: a muted video following its audio', () => {
+  test('in step within a frame: the audio rate', () => {
+    assert.deepEqual(videoCorrection(10, 10 + IN_STEP_SEC, 1.5), { rate: 1.5 });
+    assert.deepEqual(videoCorrection(10, 10 - IN_STEP_SEC, 1), { rate: 1 });
+  });
+
+  test('a small drift is closed by a rate nudge toward the audio, proportional and bounded', () => {
+    const ahead = videoCorrection(10, 10.08, 1);
+    const behind = videoCorrection(10, 9.92, 1);
+    assert.ok('rate' in ahead && 'rate' in behind);
+    assert.ok(Math.abs(ahead.rate - 0.92) < 1e-9, `video ahead slows down: ${ahead.rate}`);
+    assert.ok(Math.abs(behind.rate - 1.08) < 1e-9, `video behind speeds up: ${behind.rate}`);
+    const atLimit = videoCorrection(10, 10 + RESYNC_SEC, 2);
+    assert.ok('rate' in atLimit);
+    assert.ok(Math.abs(atLimit.rate - 2 * (1 - MAX_RATE_NUDGE)) < 1e-9, `${atLimit.rate}`);
+  });
+
+  test('past RESYNC_SEC the video jumps to the audio', () => {
+    assert.deepEqual(videoCorrection(10, 10 + RESYNC_SEC + 0.001, 1), { seekToSec: 10 });
+    assert.deepEqual(videoCorrection(3.5, 0, 1), { seekToSec: 3.5 });
+  });
+});
+
+describe('parseViewState', () => {
+  test('a saved place comes back; the row index is whole', () => {
+    assert.deepEqual(parseViewState({ timeSec: 9.25, scrollTopPx: 40, focusedIndex: 3 }), {
+      timeSec: 9.25,
+      scrollTopPx: 40,
+      focusedIndex: 3,
+    });
+    assert.equal(parseViewState({ timeSec: 0, scrollTopPx: 0, focusedIndex: 2.7 })?.focusedIndex, 2);
+  });
+
+  test('anything else (no state yet, an older shape, bad numbers) is no state', () => {
+    for (const value of [
+      undefined,
+      null,
+      'x',
+      {},
+      { timeSec: 1, scrollTopPx: 0 },
+      { timeSec: -1, scrollTopPx: 0, focusedIndex: 0 },
+      { timeSec: Number.NaN, scrollTopPx: 0, focusedIndex: 0 },
+      { timeSec: 1, scrollTopPx: '4', focusedIndex: 0 },
+      { timeSec: 1, scrollTopPx: 0, focusedIndex: Infinity },
+    ]) {
+      assert.equal(parseViewState(value), undefined, JSON.stringify(value));
+    }
+  });
+});
+
+describe('announcementFor: the live region', () => {
+  test('a seek that leaves focus in place says the time and the segment there', () => {
+    assert.equal(announcementFor(segments, 5.32, 'seek', 0), '0:05.32: fellow Americans, ask not');
+    // In the gap after the first segment, the previous one still holds the place.
+    assert.equal(announcementFor(segments, 2.5, 'seek', 0), '0:02.50: And so my');
+    assert.equal(announcementFor(segments, 0, 'seek', 0), '0:00.00: And so my');
+    assert.equal(announcementFor([], 1, 'seek', 0), '0:01.00');
+  });
+
+  test('focus moved to a row: silent, the screen reader reads the row', () => {
+    assert.equal(announcementFor(segments, 3, 'focus', Infinity), undefined);
+  });
+
+  test('playing on: the segment like a caption, but not right after another announcement', () => {
+    assert.equal(announcementFor(segments, 6, 'playback', Infinity), 'what your country can do for you.');
+    assert.equal(
+      announcementFor(segments, 6, 'playback', MIN_PLAYBACK_ANNOUNCEMENT_GAP_SEC),
+      'what your country can do for you.',
+    );
+    assert.equal(
+      announcementFor(segments, 6, 'playback', MIN_PLAYBACK_ANNOUNCEMENT_GAP_SEC - 0.1),
+      undefined,
+    );
+    assert.equal(announcementFor([segment(0, 0, 1, ' ')], 0.5, 'playback', Infinity), undefined);
   });
 });

@@ -11,6 +11,8 @@ const run = promisify(execFile);
 const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.webm', '.mkv', '.ogv']);
 /** Audio codecs VS Code's webview decodes (it ships a reduced FFmpeg: no AAC, see platform-facts.md). */
 const PLAYABLE_AUDIO_CODECS = new Set(['mp3', 'flac', 'vorbis', 'opus']);
+/** Video codecs VS Code's webview decodes (ffprobe's names); others fall back to the audio alone. */
+const PLAYABLE_VIDEO_CODECS = new Set(['h264', 'vp8', 'vp9', 'theora', 'av1']);
 /** Containers that usually carry AAC, for when ffprobe is not there to say. */
 const LIKELY_AAC_EXTENSIONS = new Set(['.m4a', '.mp4', '.m4v', '.mov', '.aac']);
 
@@ -41,6 +43,8 @@ export function companionUriFor(transcriptUri: vscode.Uri): vscode.Uri | undefin
 export interface PlayableMedia {
   readonly uri: vscode.Uri;
   readonly kind: 'audio' | 'video';
+  /** A video's audio as a separate file, when the webview cannot decode the video's own: `uri` then plays muted. */
+  readonly audioUri?: vscode.Uri;
   /** Said in the panel when what plays is not exactly the original file, or may not play. */
   readonly note?: string;
 }
@@ -49,9 +53,10 @@ export interface PlayableMedia {
  * What the webview should play for a media file: the file itself when its audio is a codec the webview decodes,
  * otherwise a WAV copy of the audio made with ffmpeg and cached in `cacheDir` (keyed by path, size and
  * modification time, so an edited file gets a fresh copy). WAV rather than a compressed format because its
- * seeking is sample-exact, which is the point of a transcript linked to playback. A video whose audio needs the
- * copy is shown as audio only: keeping a muted video in step with a separate audio track is not done yet.
- * Without ffmpeg on PATH the original is served with a note saying it may be silent.
+ * seeking is sample-exact, which is the point of a transcript linked to playback. A video whose video the
+ * webview decodes keeps its picture: the original plays muted and the panel keeps it in step with the copy; a
+ * video of a codec the webview lacks is played as its audio only. Without ffmpeg on PATH the original is served
+ * with a note saying it may be silent.
  */
 export async function resolvePlayableMedia(
   mediaUri: vscode.Uri,
@@ -59,24 +64,37 @@ export async function resolvePlayableMedia(
   log: vscode.LogOutputChannel,
 ): Promise<PlayableMedia> {
   const extension = mediaUri.path.slice(mediaUri.path.lastIndexOf('.')).toLowerCase();
-  const original: PlayableMedia = {
-    uri: mediaUri,
-    kind: VIDEO_EXTENSIONS.has(extension) ? 'video' : 'audio',
-  };
+  const isVideo = VIDEO_EXTENSIONS.has(extension);
+  const original: PlayableMedia = { uri: mediaUri, kind: isVideo ? 'video' : 'audio' };
   if (mediaUri.scheme !== 'file') return original;
-  const codec = await audioCodec(mediaUri.fsPath);
+  const codecs = await probeCodecs(mediaUri.fsPath);
+  const codec = codecs?.audio;
   const needsCopy =
     codec === undefined
       ? LIKELY_AAC_EXTENSIONS.has(extension)
       : codec !== 'none' && !codec.startsWith('pcm_') && !PLAYABLE_AUDIO_CODECS.has(codec);
   if (!needsCopy) return original;
   try {
-    const copy = await wavCopy(mediaUri.fsPath, cacheDir.fsPath);
-    log.info(`playing ${copy} in place of ${mediaUri.fsPath} (audio codec ${codec ?? 'unknown'})`);
+    const copy = vscode.Uri.file(await wavCopy(mediaUri.fsPath, cacheDir.fsPath));
+    log.info(`playing ${copy.fsPath} in place of ${mediaUri.fsPath}'s audio (codec ${codec ?? 'unknown'})`);
+    const audioName = codec ?? 'this file';
+    // An unknown video codec (no ffprobe) is tried: the panel falls back to the audio if the picture fails.
+    const videoCodec = codecs?.video;
+    if (isVideo && (videoCodec === undefined || PLAYABLE_VIDEO_CODECS.has(videoCodec))) {
+      return {
+        uri: mediaUri,
+        kind: 'video',
+        audioUri: copy,
+        note: `The video plays muted beside a WAV copy of its audio: VS Code cannot play ${audioName} audio.`,
+      };
+    }
     return {
-      uri: vscode.Uri.file(copy),
+      uri: copy,
       kind: 'audio',
-      note: `Playing a WAV copy of the audio: VS Code cannot play ${codec ?? 'this file'}'s audio.`,
+      note:
+        isVideo && videoCodec !== 'none'
+          ? `Audio only, from a WAV copy: VS Code cannot play this file's ${videoCodec} video or its ${audioName} audio.`
+          : `Playing a WAV copy of the audio: VS Code cannot play ${audioName}'s audio.`,
     };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -88,21 +106,31 @@ export async function resolvePlayableMedia(
   }
 }
 
-/** The first audio stream's codec name by ffprobe, `none` without audio, undefined when ffprobe cannot say. */
-async function audioCodec(path: string): Promise<string | undefined> {
+/**
+ * The codec names of the first audio and the first video stream by ffprobe (`none` for a missing stream), or
+ * undefined when ffprobe cannot say. Cover art (an attached picture) is not a video.
+ */
+async function probeCodecs(path: string): Promise<{ audio: string; video: string } | undefined> {
   try {
     const { stdout } = await run('ffprobe', [
       '-v',
       'error',
-      '-select_streams',
-      'a:0',
       '-show_entries',
-      'stream=codec_name',
+      'stream=codec_type,codec_name:stream_disposition=attached_pic',
       '-of',
-      'csv=p=0',
+      'json',
       path,
     ]);
-    return stdout.trim() || 'none';
+    const streams =
+      (
+        JSON.parse(stdout) as {
+          streams?: { codec_type?: string; codec_name?: string; disposition?: { attached_pic?: number } }[];
+        }
+      ).streams ?? [];
+    const first = (type: string) =>
+      streams.find((stream) => stream.codec_type === type && stream.disposition?.attached_pic !== 1)
+        ?.codec_name ?? 'none';
+    return { audio: first('audio'), video: first('video') };
   } catch {
     return undefined;
   }

@@ -78,7 +78,7 @@ export async function preparePanelWebview(
     localResourceRoots: [
       vscode.Uri.joinPath(context.extensionUri, 'dist'),
       vscode.Uri.joinPath(context.extensionUri, 'media'),
-      ...(media ? [vscode.Uri.joinPath(media.uri, '..')] : []),
+      ...[media?.uri, media?.audioUri].flatMap((uri) => (uri ? [vscode.Uri.joinPath(uri, '..')] : [])),
     ],
   };
   webview.html = panelHtml({
@@ -95,6 +95,7 @@ export async function preparePanelWebview(
       uri: webview.asWebviewUri(media.uri).toString(),
       kind: media.kind,
       fileName: basename(mediaUri!.path),
+      ...(media.audioUri && { audioUri: webview.asWebviewUri(media.audioUri).toString() }),
     },
     mediaNote:
       media?.note ??
