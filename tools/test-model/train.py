@@ -292,7 +292,11 @@ def train(args):
             "encoder_ffn_dim": 4 * args.d_model, "decoder_ffn_dim": 4 * args.d_model}
     if args.device == "cpu":
         check_blas(args.threads)
-    model = Whisper(dims).to(args.device)
+    model = Whisper(dims)
+    if args.init:
+        # Continues from a saved checkpoint's weights (the optimizer starts afresh: use a lower --lr).
+        model.load_state_dict(read_safetensors(os.path.join(args.init, "model.safetensors")))
+    model = model.to(args.device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, dims {dims}")
     # No weight decay on biases, norms and embeddings, as usual for transformers.
@@ -338,7 +342,7 @@ def train(args):
         if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < total_steps:
             save_checkpoint(model, args.out, "float32")
     elapsed = time.time() - started
-    summary = {"steps": len(history), "minutes_budget": args.minutes, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
+    summary = {"steps": len(history), "minutes_budget": args.minutes, "init": args.init, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
                "dims": dims, "seconds": round(elapsed, 1), "threads": args.threads,
                "device": args.device,
                "final_loss": sum(history[-args.log_every:]) / len(history[-args.log_every:])}
@@ -402,6 +406,7 @@ def main(argv=None):
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--init", default=None, metavar="DIR", help="start from this checkpoint's weights")
     parser.add_argument("--minutes", type=float, default=None,
                         help="wall-clock budget: the schedule shrinks to the steps that fit (not reproducible)")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is available (untested)")
