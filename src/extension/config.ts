@@ -57,6 +57,22 @@ export function readConfig(): SttConfig {
   };
 }
 
+/**
+ * Changes a setting at the scope its effective value comes from (folder, workspace or user), so that the change
+ * is not shadowed by a more specific value; user settings when it is set nowhere.
+ */
+export async function updateSettingWhereSet(key: string, value: unknown): Promise<void> {
+  const settings = vscode.workspace.getConfiguration(configSection);
+  const where = settings.inspect(key);
+  const target =
+    where?.workspaceFolderValue !== undefined
+      ? vscode.ConfigurationTarget.WorkspaceFolder
+      : where?.workspaceValue !== undefined
+        ? vscode.ConfigurationTarget.Workspace
+        : vscode.ConfigurationTarget.Global;
+  await settings.update(key, value, target);
+}
+
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
   return allowed.includes(value as T) ? (value as T) : fallback;
 }

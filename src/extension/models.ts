@@ -14,48 +14,47 @@ import {
 import { downloadModel, downloadTargetFor } from '../models/download';
 import type { InstalledModel } from '../models/store';
 import type { ModelInfo } from '../service/protocol';
-import { configSection, loadSettingsFor, readConfig, type SttConfig } from './config';
+import { loadSettingsFor, readConfig, updateSettingWhereSet, type SttConfig } from './config';
 import { formatDuration, reportError } from './errors';
 import type { ExtensionState } from './state';
 
 const hubTokenSecret = 'quantumStt.hubToken';
 
 function megabytes(bytes: number): string {
-  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+  return bytes >= 1e6 ? `${Math.round(bytes / 1e6)} MB` : `${Math.ceil(bytes / 1e3)} kB`;
 }
 
-async function useModel(id: string): Promise<void> {
-  await vscode.workspace
-    .getConfiguration(configSection)
-    .update('model', id, vscode.ConfigurationTarget.Global);
+/**
+ * Makes `id` the model in use. Written where `quantumStt.model` is set now: a workspace value would otherwise
+ * shadow the choice and the pick would seem to do nothing.
+ */
+async function useModel(state: ExtensionState, id: string): Promise<string> {
+  await updateSettingWhereSet('model', id);
+  state.statusBar.show(undefined);
+  return id;
 }
 
 /**
  * Loads the configured model in the engine host (a no-op there when it is already loaded with the same
- * options). Undefined when there is no model to load; the user has then been offered one.
+ * options). With no model yet, or a catalog model not downloaded yet, the user is offered one first and the
+ * job goes on with it. Undefined when the user chose none.
  */
 export async function ensureModelLoaded(
   state: ExtensionState,
   config: SttConfig,
 ): Promise<ModelInfo | undefined> {
-  if (config.model === '') {
-    void offerFirstModel(state);
-    return undefined;
-  }
-  let dir: string;
-  try {
-    dir = await state.store.resolve(config.model);
-  } catch (error) {
-    const entry = findCatalogEntry(config.model);
-    if (!(isSttError(error) && error.kind === 'model' && entry)) throw error;
-    void offerDownload(state, entry, `${entry.id} is not downloaded yet.`);
-    return undefined;
-  }
-  const info = await state.engineHost.loadModel({
-    dir,
-    load: loadSettingsFor(config, dir),
-    idleUnloadMs: config.idleUnloadMinutes * 60_000,
-  });
+  const dir = await modelFolderOrOffer(state, config.model);
+  if (dir === undefined) return undefined;
+  const info = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Window, title: 'Quantum STT: loading the model' },
+    () =>
+      state.engineHost.loadModel({
+        dir,
+        load: loadSettingsFor(config, dir),
+        idleUnloadMs: config.idleUnloadMinutes * 60_000,
+      }),
+  );
   if (state.loadedModel?.dir !== info.dir || state.loadedModel.provider !== info.provider) {
     state.log.info(`model ${info.dir} loaded on ${info.provider}`);
   }
@@ -64,14 +63,32 @@ export async function ensureModelLoaded(
   return info;
 }
 
+/** The folder of the model `name`, or of the one the user downloads or picks when `name` is not there yet. */
+async function modelFolderOrOffer(state: ExtensionState, name: string): Promise<string | undefined> {
+  let chosen: string | undefined;
+  if (name === '') {
+    chosen = await offerFirstModel(state);
+  } else {
+    try {
+      return await state.store.resolve(name);
+    } catch (error) {
+      const entry = findCatalogEntry(name);
+      if (!(isSttError(error) && error.kind === 'model' && entry)) throw error;
+      chosen = await offerDownload(state, entry, `${entry.id} is not downloaded yet`);
+    }
+  }
+  return chosen === undefined ? undefined : state.store.resolve(chosen);
+}
+
 /** The first-run suggestion: a GPU-worthy model when the GPU is asked for, base on a CPU. */
 function suggestedModel(): { entry: CatalogEntry; dtype: ModelDtype } {
   return defaultModelChoice(readConfig().device === 'gpu' ? ['cuda'] : ['cpu']);
 }
 
-export async function offerFirstModel(state: ExtensionState): Promise<void> {
+/** Offers the suggested model; resolves to the model then in use, if the user chose one. */
+export async function offerFirstModel(state: ExtensionState): Promise<string | undefined> {
   const { entry, dtype } = suggestedModel();
-  await offerDownload(state, entry, 'No Whisper model yet.', dtype);
+  return offerDownload(state, entry, 'No Whisper model yet', dtype);
 }
 
 async function offerDownload(
@@ -79,15 +96,17 @@ async function offerDownload(
   entry: CatalogEntry,
   why: string,
   dtype: ModelDtype = 'fp32',
-): Promise<void> {
-  const download = `Download ${entry.id} (~${megabytes(estimatedDownloadBytes(entry, dtype))})`;
+): Promise<string | undefined> {
+  const size = megabytes(estimatedDownloadBytes(entry, dtype));
+  const download = `Download ${entry.id}`;
   const choice = await vscode.window.showInformationMessage(
-    `Quantum STT: ${why} ${entry.goodFor}.`,
+    `Quantum STT: ${why} — download ${entry.id} (~${size})? ${entry.goodFor}.`,
     download,
     'Choose Another…',
   );
-  if (choice === download) await downloadAndUse(state, entry.id, dtype);
-  if (choice === 'Choose Another…') await selectModel(state);
+  if (choice === download) return downloadAndUse(state, entry.id, dtype);
+  if (choice === 'Choose Another…') return selectModel(state);
+  return undefined;
 }
 
 type ModelPick = vscode.QuickPickItem & {
@@ -133,20 +152,21 @@ async function modelPicks(state: ExtensionState, onlyTranslating = false): Promi
   ];
 }
 
-export async function selectModel(state: ExtensionState, onlyTranslating = false): Promise<void> {
+/** The model picker; resolves to the model then in use, if the user chose one. */
+export async function selectModel(
+  state: ExtensionState,
+  onlyTranslating = false,
+): Promise<string | undefined> {
   const pick = await vscode.window.showQuickPick(modelPicks(state, onlyTranslating), {
     title: onlyTranslating ? 'Models that can translate to English' : 'Quantum STT: choose a Whisper model',
     placeHolder: 'Installed models are used offline; the others are downloaded first',
     matchOnDescription: true,
     matchOnDetail: true,
   });
-  if (pick?.installed) {
-    await useModel(pick.installed.id);
-    state.statusBar.show(undefined);
-  } else if (pick?.entry) {
-    const dtype = await pickDtype(pick.entry);
-    if (dtype) await downloadAndUse(state, pick.entry.id, dtype);
-  }
+  if (pick?.installed) return useModel(state, pick.installed.id);
+  if (!pick?.entry) return undefined;
+  const dtype = await pickDtype(pick.entry);
+  return dtype && downloadAndUse(state, pick.entry.id, dtype);
 }
 
 async function pickDtype(entry: CatalogEntry): Promise<ModelDtype | undefined> {
@@ -167,12 +187,13 @@ async function pickDtype(entry: CatalogEntry): Promise<ModelDtype | undefined> {
   return pick && isModelDtype(pick.label) ? pick.label : undefined;
 }
 
-async function downloadAndUse(state: ExtensionState, name: string, dtype: ModelDtype): Promise<void> {
+async function downloadAndUse(
+  state: ExtensionState,
+  name: string,
+  dtype: ModelDtype,
+): Promise<string | undefined> {
   const installed = await downloadWithProgress(state, name, dtype);
-  if (installed) {
-    await useModel(installed.id);
-    state.statusBar.show(undefined);
-  }
+  return installed && useModel(state, installed.id);
 }
 
 /** The Download Model command: pick from the catalog (or name a hub repository), then download. */
@@ -198,18 +219,14 @@ export async function downloadModelCommand(state: ExtensionState): Promise<void>
   const installed = await downloadWithProgress(state, name, dtype);
   if (!installed) return;
   if (readConfig().model === '') {
-    await useModel(installed.id);
-    state.statusBar.show(undefined);
+    await useModel(state, installed.id);
     return;
   }
   const choice = await vscode.window.showInformationMessage(
     `Quantum STT: ${installed.id} is ready.`,
     'Use It',
   );
-  if (choice) {
-    await useModel(installed.id);
-    state.statusBar.show(undefined);
-  }
+  if (choice) await useModel(state, installed.id);
 }
 
 async function downloadWithProgress(
@@ -293,8 +310,7 @@ export async function manageModels(state: ExtensionState): Promise<void> {
     title: model.id,
   });
   if (action === 'Use') {
-    await useModel(model.id);
-    state.statusBar.show(undefined);
+    await useModel(state, model.id);
   } else if (action === 'Reveal in File Explorer') {
     await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(model.folder));
   } else if (action === 'Delete') {
@@ -315,19 +331,23 @@ async function pickFolder(title: string): Promise<string | undefined> {
   return picked?.[0]?.fsPath;
 }
 
-async function askModelName(suggested: string): Promise<string | undefined> {
+async function askModelName(state: ExtensionState, suggested: string): Promise<string | undefined> {
   return vscode.window.showInputBox({
     prompt: 'Name of the model in the store',
     value: suggested,
-    validateInput: (value) =>
-      /^[A-Za-z0-9][\w.-]*$/.test(value) ? undefined : 'Letters, digits, ".", "_" and "-"',
+    validateInput: async (value) => {
+      if (!/^[A-Za-z0-9][\w.-]*$/.test(value)) return 'Letters, digits, ".", "_" and "-"';
+      return (await state.store.get(value))
+        ? `A model named ${value} is already installed: choose another name, or delete it in Manage Models`
+        : undefined;
+    },
   });
 }
 
 export async function importModelFolder(state: ExtensionState): Promise<void> {
   const from = await pickFolder('Import a Whisper ONNX model folder');
   if (!from) return;
-  const name = await askModelName(basename(from));
+  const name = await askModelName(state, basename(from));
   if (!name) return;
   const installed = await state.store.importFolder(from, { name });
   state.log.info(`imported ${from} as ${installed.id}`);
@@ -335,7 +355,7 @@ export async function importModelFolder(state: ExtensionState): Promise<void> {
     `Quantum STT: imported ${installed.id} (${megabytes(installed.sizeBytes)}).`,
     'Use It',
   );
-  if (choice) await useModel(installed.id);
+  if (choice) await useModel(state, installed.id);
 }
 
 /** Converts a safetensors checkpoint in the engine host, into the store. */
@@ -344,7 +364,7 @@ export async function convertCheckpointCommand(state: ExtensionState): Promise<v
     'Convert a Hugging Face Whisper checkpoint (config.json + safetensors)',
   );
   if (!checkpointDir) return;
-  const name = await askModelName(`${basename(checkpointDir)}-onnx`);
+  const name = await askModelName(state, `${basename(checkpointDir)}-onnx`);
   if (!name) return;
   const dtype = (
     await vscode.window.showQuickPick(
@@ -379,7 +399,7 @@ export async function convertCheckpointCommand(state: ExtensionState): Promise<v
       `Quantum STT: converted into ${installed.id} (${megabytes(installed.sizeBytes)}).`,
       'Use It',
     );
-    if (choice) await useModel(installed.id);
+    if (choice) await useModel(state, installed.id);
   } finally {
     await vscode.workspace.fs
       .delete(vscode.Uri.file(assembly), { recursive: true, useTrash: false })

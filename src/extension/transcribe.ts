@@ -8,7 +8,7 @@ import { JobError } from '../service/client';
 import { FORMAT_IDS, FORMATS, transcriptKindOf } from '../transcript/formats';
 import { parseTranscript, TRANSCRIPT_SCHEMA, type Segment, type Transcript } from '../transcript/result';
 import { writeTranscriptFiles } from '../transcript/writeFiles';
-import { configSection, outputFolderFor, readConfig, type SttConfig } from './config';
+import { outputFolderFor, readConfig, updateSettingWhereSet, type SttConfig } from './config';
 import { formatDuration, reportError, type ErrorAction } from './errors';
 import { saveTranscriptAs } from './exportTranscript';
 import { ensureModelLoaded, offerTranslatingModel } from './models';
@@ -18,7 +18,8 @@ import { TRANSCRIPT_VIEW_TYPE } from './panel/provider';
 import type { ExtensionState } from './state';
 
 type Task = RunOptions['task'];
-type Outcome = 'done' | 'cancelled' | 'failed';
+/** `noModel`: the user chose no model when offered one; the other files would only ask again. */
+type Outcome = 'done' | 'cancelled' | 'failed' | 'noModel';
 
 /** For `resourceExtname in quantumStt.mediaExtensions` in menus: both cases, since the context key is exact. */
 export function mediaExtensionContext(): string[] {
@@ -99,9 +100,9 @@ async function transcribeAll(state: ExtensionState, files: readonly string[], ta
     const label = files.length > 1 ? ` (${index + 1} of ${files.length})` : '';
     const outcome = await transcribeOne(state, file, task, label);
     outcomes.push(outcome);
-    if (outcome === 'cancelled') break;
+    if (outcome === 'cancelled' || outcome === 'noModel') break;
   }
-  if (files.length > 1) {
+  if (files.length > 1 && !outcomes.includes('noModel')) {
     const done = outcomes.filter((outcome) => outcome === 'done').length;
     void vscode.window.showInformationMessage(
       `Quantum STT: ${done} of ${files.length} file(s) transcribed${outcomes.includes('cancelled') ? ' (the rest cancelled)' : ''}.`,
@@ -121,11 +122,8 @@ async function transcribeOne(
   const name = basename(mediaPath);
   let live: LiveTranscriptPanel | undefined;
   try {
-    const info = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: 'Quantum STT: loading the model' },
-      () => ensureModelLoaded(state, config),
-    );
-    if (!info) return 'failed';
+    const info = await ensureModelLoaded(state, config);
+    if (!info) return 'noModel';
     if (task === 'translate' && !info.canTranslate) {
       void offerTranslatingModel(state, info);
       return 'failed';
@@ -183,18 +181,8 @@ async function transcribeOne(
 const wordTimestampActions: readonly ErrorAction[] = [
   {
     label: 'Use Segment Timestamps',
-    run: () => {
-      const settings = vscode.workspace.getConfiguration(configSection);
-      const where = settings.inspect('timestamps');
-      // Changed where it was set to `word`, so that the fix is not shadowed by a workspace value.
-      const target =
-        where?.workspaceFolderValue !== undefined
-          ? vscode.ConfigurationTarget.WorkspaceFolder
-          : where?.workspaceValue !== undefined
-            ? vscode.ConfigurationTarget.Workspace
-            : vscode.ConfigurationTarget.Global;
-      return settings.update('timestamps', 'segment', target);
-    },
+    // Changed where it was set to `word`, so that the fix is not shadowed by a workspace value.
+    run: () => updateSettingWhereSet('timestamps', 'segment'),
   },
 ];
 

@@ -1,13 +1,14 @@
 /**
  * A stand-in for the Hugging Face hub on 127.0.0.1: the tree API (paginated, with sizes, git blob ids and
  * LFS sha256) and `resolve` downloads with HTTP ranges, plus switches to misbehave in the ways the
- * downloader must survive. It closes itself after a minute even if a test forgets to.
+ * downloader must survive. It closes itself after a minute (or `lifetimeMs`) even if a test forgets to.
+ * Used by the download unit tests and by the end-to-end suite (test/e2e/steps/models.mjs).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 
 export interface FakeFile {
   readonly path: string;
@@ -66,6 +67,23 @@ export function fakeWhisperFiles(): FakeFile[] {
   ];
 }
 
+/**
+ * The files of a model folder on disk, served as a repository: graphs and weights as LFS files (sha256
+ * verified), configs as plain git files, as on the hub.
+ */
+export async function folderFiles(folder: string, dir = folder): Promise<FakeFile[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const nested = await Promise.all(
+    entries.map(async (entry): Promise<FakeFile[]> => {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) return folderFiles(folder, full);
+      const path = relative(folder, full).split(sep).join('/');
+      return [{ path, content: await readFile(full), lfs: /\.(onnx|onnx_data\w*|safetensors)$/.test(path) }];
+    }),
+  );
+  return nested.flat();
+}
+
 export async function writeFakeFiles(folder: string, files: readonly FakeFile[]): Promise<void> {
   for (const file of files) {
     await mkdir(dirname(join(folder, file.path)), { recursive: true });
@@ -96,6 +114,8 @@ export async function startFakeHub(options: {
   /** Repos that answer 401 unless this bearer token is sent. */
   readonly tokens?: Readonly<Record<string, string>>;
   readonly pageSize?: number;
+  /** How long the server lives at most; a minute when absent. */
+  readonly lifetimeMs?: number;
 }): Promise<FakeHub> {
   const pageSize = options.pageSize ?? 4;
   const hub: Omit<FakeHub, 'endpoint' | 'close'> = {
@@ -176,7 +196,7 @@ export async function startFakeHub(options: {
       server.closeAllConnections();
       server.close(() => closed());
     });
-  setTimeout(() => void close(), 60_000).unref();
+  setTimeout(() => void close(), options.lifetimeMs ?? 60_000).unref();
   return { ...hub, endpoint, close };
 }
 

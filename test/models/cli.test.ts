@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fakeWhisperFiles, startFakeHub, type FakeHub } from './fakeHub';
+import { fakeWhisperFiles, startFakeHub, type FakeHub } from '../helpers/fakeHub';
 
 const root = join(__dirname, '..', '..');
 let hub: FakeHub;

@@ -12,7 +12,7 @@ import {
   type DownloadProgress,
 } from '../../src/models/download';
 import { ModelStore } from '../../src/models/store';
-import { closedPort, fakeWhisperFiles, startFakeHub, type FakeFile, type FakeHub } from './fakeHub';
+import { closedPort, fakeWhisperFiles, startFakeHub, type FakeFile, type FakeHub } from '../helpers/fakeHub';
 
 const repo = 'test-org/whisper-fake';
 const target = { id: 'whisper-fake', repo };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import { isSttError } from '../../src/engine/errors';
 import { defaultStoreRoot, ModelStore } from '../../src/models/store';
-import { fakeWhisperFiles, writeFakeFiles, type FakeFile } from './fakeHub';
+import { fakeWhisperFiles, writeFakeFiles, type FakeFile } from '../helpers/fakeHub';
 
 let scratch: string;
 let store: ModelStore;
