@@ -32,6 +32,15 @@ export interface CatalogEntry {
 }
 
 // OpenAI sizes: exact counts of the architecture (tools/count-params.mjs); distil sizes: their model cards.
+// Checked against the hub's public file listings (November 2026; this machine cannot reach the hub):
+// - Repositories seen: onnx-community/whisper-tiny, -base, -small, -small.en, -large-v3-turbo, distil-small.en.
+//   Not seen (assumed from the onnx-community naming): whisper-tiny.en, -base.en, -medium, -medium.en, -large-v3,
+//   distil-medium.en (only distil-medium.en_timestamped was seen) and distil-large-v3. distil-whisper/distil-*
+//   repositories carry the same layout under onnx/ (fp32 and _quantized only), a fallback if those are missing.
+// - Sizes (encoder + merged decoder, from the Xenova/whisper-* and distil-whisper/* listings): base fp32 82.5 + 209 MB = 292 MB (estimate 290), fp16 41.3 + 105 MB
+//   (145), q8 23.2 + 53.7 MB (73); small fp32 353 + 615 MB (967); large-v3 fp32 2.55 + 3.63 GB (6.17);
+//   distil-medium.en fp32 1.23 GB + 349 MB (1.58); distil-large-v3 fp32 2.55 GB + 478 MB (3.02). q8 files run a
+//   few percent above the estimate (embeddings stay wider). Turbo's onnx/ listing was not seen.
 export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-tiny',
