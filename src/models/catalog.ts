@@ -37,10 +37,11 @@ export interface CatalogEntry {
 //   Not seen (assumed from the onnx-community naming): whisper-tiny.en, -base.en, -medium, -medium.en, -large-v3,
 //   distil-medium.en (only distil-medium.en_timestamped was seen) and distil-large-v3. distil-whisper/distil-*
 //   repositories carry the same layout under onnx/ (fp32 and _quantized only), a fallback if those are missing.
-// - Sizes (encoder + merged decoder, from the Xenova/whisper-* and distil-whisper/* listings): base fp32 82.5 + 209 MB = 292 MB (estimate 290), fp16 41.3 + 105 MB
-//   (145), q8 23.2 + 53.7 MB (73); small fp32 353 + 615 MB (967); large-v3 fp32 2.55 + 3.63 GB (6.17);
-//   distil-medium.en fp32 1.23 GB + 349 MB (1.58); distil-large-v3 fp32 2.55 GB + 478 MB (3.02). q8 files run a
-//   few percent above the estimate (embeddings stay wider). Turbo's onnx/ listing was not seen.
+// - Sizes (encoder + merged decoder, from the Xenova/whisper-* and distil-whisper/* listings; our estimate in
+//   parentheses): base fp32 82.5 + 209 MB (290), fp16 41.3 + 105 MB (145), q8 23.2 + 53.7 MB (73); small fp32
+//   353 + 615 MB (967); large-v3 fp32 2.55 + 3.63 GB (6.17); distil-medium.en fp32 1.23 GB + 349 MB (1.58);
+//   distil-large-v3 fp32 2.55 GB + 478 MB (3.02). q8 files run a few percent above the estimate (embeddings stay
+//   wider). Turbo's onnx/ listing was not seen.
 export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-tiny',
