@@ -16,7 +16,10 @@ export type SessionMode = 'single' | 'continuous';
 export interface FinalText {
   readonly text: string;
   readonly utterance: Utterance;
-  /** performance.now() when the last speech frame was processed, when the end was detected, when text was ready. */
+  /**
+   * performance.now() when the recorder delivered the last speech frame (the end of speech as the user knows it),
+   * when the end of the utterance was detected, and when the text was ready.
+   */
   readonly speechEndMs: number;
   readonly endDetectedMs: number;
   readonly textReadyMs: number;
@@ -49,13 +52,25 @@ interface Transcription {
   readonly text: Promise<string>;
 }
 
+/** A frame and when the recorder delivered the audio that completed it. */
+interface TimedFrame {
+  readonly samples: Float32Array;
+  readonly arrivedMs: number;
+}
+
 /**
  * One dictation session: recorder → frames → VAD → utterance tracker → transcriber → sink. At most one
- * transcription runs at a time (the engine does one job at a time anyway): a partial starts only when none
- * is running, a newer partial's result replaces an older one, and the end of an utterance aborts a partial
- * still running. When the pause after speech begins, the final transcription of exactly the samples the
- * utterance will have starts at once; if no speech follows, the end reuses it, so the end-of-utterance wait
- * hides the final's cost instead of adding to it.
+ * transcription runs at a time (the engine does one job at a time anyway), and the final never queues behind
+ * a partial:
+ * - When the pause after speech begins, a running partial is aborted and the final transcription of exactly
+ *   the samples the utterance will have starts at once; if no speech follows, the end reuses it, so the
+ *   end-of-utterance wait hides the final's cost instead of adding to it. Speech that comes back drops it,
+ *   and its text, if ready, is shown as the partial.
+ * - A partial starts only when nothing runs, and an aborted one still finishes the step it is in (an encoder
+ *   pass cannot be interrupted), which the final then waits for. So partials are spaced by at least twice
+ *   what the last one took: on an engine slower than the partial interval, the engine stays idle at least
+ *   half the time and a pause usually finds it free.
+ * - A partial's text is shown only while it is the newest view of the utterance; a late one is dropped.
  */
 export class DictationSession {
   private readonly tracker: UtteranceTracker;
@@ -65,9 +80,14 @@ export class DictationSession {
   private frames: Promise<void> = Promise.resolve();
   /** Finals are inserted in utterance order. */
   private finals: Promise<void> = Promise.resolve();
+  /** The transcription started last: the next one waits for it. */
   private running: Transcription | undefined;
+  /** The partial in flight: the only transcription a pause or an end aborts (a final is never aborted but by cancel). */
+  private partial: Transcription | undefined;
   private candidate: Transcription | undefined;
   private lastPartialMs = 0;
+  /** How long the last partial took, start to text (or to its abort: a lower bound). */
+  private partialCostMs = 0;
   private lastSpeechMs = 0;
   private partialGeneration = 0;
   /** Bumped by cancel and failure: finals of an earlier epoch are dropped, not inserted. */
@@ -136,6 +156,7 @@ export class DictationSession {
     this.tracker.discard();
     this.partialGeneration += 1;
     this.running?.controller.abort();
+    this.partial?.controller.abort();
     this.candidate?.controller.abort();
     this.candidate = undefined;
     this.finals = Promise.resolve();
@@ -151,27 +172,28 @@ export class DictationSession {
 
   private onSamples(samples: Float32Array): void {
     if (this.phase !== 'recording') return;
+    const arrivedMs = performance.now();
     this.capturedSamples += samples.length;
     for (const frame of this.framer.push(samples)) {
       this.frames = this.frames
-        .then(() => this.onFrame(frame))
+        .then(() => this.onFrame({ samples: frame, arrivedMs }))
         .catch((error: unknown) => this.fail(asSttError(error)));
     }
   }
 
-  private async onFrame(frame: Float32Array): Promise<void> {
+  private async onFrame({ samples: frame, arrivedMs }: TimedFrame): Promise<void> {
     const speech = await this.detector.isSpeech(frame);
     // After stop or cancel, frames still queued are dropped: the recorder was told to stop at that moment.
     if (this.phase !== 'recording') return;
     const nowMs = performance.now();
-    if (speech) this.lastSpeechMs = nowMs;
+    if (speech) this.lastSpeechMs = arrivedMs;
     for (const event of this.tracker.push(frame, speech)) {
       if (event.type === 'start') {
         this.lastPartialMs = nowMs;
         this.sink.state('speaking');
       } else if (event.type === 'pause') {
         this.partialGeneration += 1;
-        this.running?.controller.abort();
+        this.partial?.controller.abort();
         this.candidate = this.transcription(event.utterance.samples);
       } else {
         this.finish(event.utterance, nowMs);
@@ -179,19 +201,36 @@ export class DictationSession {
       }
     }
     if (this.tracker.isSpeaking && speech) {
-      // Speech came back after a pause: what was transcribed for that pause is no longer the utterance.
-      this.candidate?.controller.abort();
-      this.candidate = undefined;
+      if (this.candidate) this.resumeAfterPause(this.candidate);
       this.maybePartial(nowMs);
     }
   }
 
+  /** Speech came back after a pause: what was transcribed for that pause is no longer the utterance. */
+  private resumeAfterPause(candidate: Transcription): void {
+    this.candidate = undefined;
+    candidate.controller.abort();
+    // Already transcribed, it is the freshest partial there is; one still running is not worth waiting for.
+    const generation = this.partialGeneration;
+    void settledText(candidate.text).then((text) => {
+      if (text !== undefined && generation === this.partialGeneration && this.phase === 'recording')
+        this.sink.partial(text);
+    });
+  }
+
   private maybePartial(nowMs: number): void {
     const interval = this.settings.partialIntervalMs;
-    if (interval <= 0 || this.running || nowMs - this.lastPartialMs < interval) return;
+    if (interval <= 0 || this.running) return;
+    if (nowMs - this.lastPartialMs < Math.max(interval, 2 * this.partialCostMs)) return;
     this.lastPartialMs = nowMs;
     const generation = this.partialGeneration;
     const partial = this.transcription(this.tracker.current());
+    this.partial = partial;
+    const settled = () => {
+      this.partialCostMs = performance.now() - nowMs;
+      if (this.partial === partial) this.partial = undefined;
+    };
+    partial.text.finally(settled).catch(() => undefined);
     partial.text.then(
       (text) => {
         if (generation === this.partialGeneration && this.phase === 'recording') this.sink.partial(text);
@@ -211,7 +250,7 @@ export class DictationSession {
     const reused = candidate !== undefined && sameSamples(candidate.samples, utterance.samples);
     if (!reused) {
       candidate?.controller.abort();
-      this.running?.controller.abort();
+      this.partial?.controller.abort();
     }
     const text = reused ? candidate.text : this.transcription(utterance.samples).text;
     const previous = this.finals;
@@ -249,6 +288,15 @@ export class DictationSession {
     text.then(clear, clear);
     return transcription;
   }
+}
+
+/** The text of a transcription that has already finished, undefined when it has not or has failed. */
+function settledText(text: Promise<string>): Promise<string | undefined> {
+  const pending = Symbol('pending');
+  return Promise.race([text, Promise.resolve(pending)]).then(
+    (value) => (value === pending ? undefined : (value as string)),
+    () => undefined,
+  );
 }
 
 function sameSamples(a: Float32Array, b: Float32Array): boolean {

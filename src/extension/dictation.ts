@@ -129,7 +129,9 @@ class DictationController implements vscode.Disposable {
       startRecorder({ program: dictation.recorder, device: dictation.device }, handlers),
     );
     this.session = session;
-    this.state.log.info(`dictation started (${dictation.mode}, ${detector.name} VAD, model ${model.dir})`);
+    this.state.log.info(
+      `dictation started (${dictation.mode}, ${detector.name} VAD, model ${model.dir}, prompt ${JSON.stringify(run.initialPrompt ?? '')})`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -224,7 +226,14 @@ class DictationController implements vscode.Disposable {
   }
 
   /** At every cursor, replacing selections, in one edit: one undo step per utterance. */
-  private async insert(target: Target, { text }: FinalText): Promise<void> {
+  private async insert(target: Target, final: FinalText): Promise<void> {
+    const { text, utterance } = final;
+    // Where the utterance lies in the recording and how late its text came: what a slow or clipped result needs.
+    this.state.log.info(
+      `dictation: utterance of ${utterance.samples.length} samples from sample ${utterance.startSample}, ` +
+        `${text.length} characters ${Math.round(final.textReadyMs - final.speechEndMs)} ms after the end of speech` +
+        `${final.reused ? ' (transcribed during the pause)' : ''}`,
+    );
     if (text === '') return;
     if (target.kind === 'terminal') {
       target.terminal.sendText(text, false);
