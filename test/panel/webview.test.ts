@@ -476,6 +476,14 @@ test(
     await until("document.querySelector('audio').paused");
     const paused = await times();
     assert.ok(Math.abs(paused.video - paused.audio) < 0.05, JSON.stringify(paused));
+    // Rate either way; a seek of the picture itself (picture-in-picture, media keys) moves the audio.
+    await page.evaluate("document.querySelector('audio').playbackRate = 1.5");
+    await until("document.querySelector('video').playbackRate === 1.5");
+    await page.evaluate("document.querySelector('video').playbackRate = 0.75");
+    await until("document.querySelector('audio').playbackRate === 0.75");
+    await page.evaluate("document.querySelector('video').currentTime = 2");
+    await until("Math.abs(document.querySelector('audio').currentTime - 2) < 0.01");
+    await page.evaluate("document.querySelector('audio').playbackRate = 1");
   },
 );
 
