@@ -14,7 +14,7 @@ import {
   vocabSizeOf,
 } from './companionFiles';
 import { parameterCount, projOutName, readDims, whisperTensorSpecs, type WhisperDims } from './config';
-import { buildDecoder } from './decoderGraph';
+import { buildDecoder, type DecoderVariant } from './decoderGraph';
 import { buildEncoder } from './encoderGraph';
 import type { BuildContext } from './layers';
 import { initializerBytes, maxProtoBytes, writeModel, type Graph } from './onnxBuilder';
@@ -36,6 +36,11 @@ interface CommonOptions {
   /** Also output cross-attention weights per decoder layer, for word timestamps. */
   readonly timestamped?: boolean;
   readonly onProgress?: (progress: ConvertProgress) => void;
+  /**
+   * Also write decoder_with_past_model (onnx-community's name) beside the merged decoder: the engine runs the
+   * steps after the first through it when present, faster than the merged graph's cached branch.
+   */
+  readonly withPastDecoder?: boolean;
   /** 'auto' uses external data only where a graph would pass protobuf's 2 GiB limit. */
   readonly externalData?: 'auto' | 'always';
 }
@@ -214,12 +219,14 @@ async function writeModelFolder(options: CommonOptions, plan: ModelPlan): Promis
     dims: plan.dims,
     shapes: plan.shapes,
   };
+  const decoder = (variant: DecoderVariant) => () =>
+    buildDecoder(context, { timestamped, tiedOutput: plan.tiedOutput, variant });
   const graphs: [string, () => Graph][] = [
     [`encoder_model${suffix}.onnx`, () => buildEncoder(context)],
-    [
-      `decoder_model_merged${suffix}.onnx`,
-      () => buildDecoder(context, { timestamped, tiedOutput: plan.tiedOutput }),
-    ],
+    [`decoder_model_merged${suffix}.onnx`, decoder('merged')],
+    ...(options.withPastDecoder === true
+      ? ([[`decoder_with_past_model${suffix}.onnx`, decoder('withPast')]] as [string, () => Graph][])
+      : []),
   ];
 
   await mkdir(dirname(outDir), { recursive: true });

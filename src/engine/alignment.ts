@@ -86,7 +86,6 @@ export async function forcedPass(
   const feeds: Record<string, ort.Tensor> = {
     input_ids: new ort.Tensor('int64', BigInt64Array.from(tokens, BigInt), [1, tokens.length]),
     encoder_hidden_states: features.tensor,
-    use_cache_branch: new ort.Tensor('bool', [false], [1]),
   };
   // The no-cache branch ignores the past, but every graph input must be fed.
   for (let layer = 0; layer < dims.decoderLayers; layer++) {
@@ -98,7 +97,7 @@ export async function forcedPass(
   const attentionNames = layers.map((layer) => `cross_attentions.${layer}`);
   let output: ort.InferenceSession.ReturnType;
   try {
-    output = await runtime.runDecoder(feeds, ['logits', ...attentionNames]);
+    output = await runtime.runDecoder(feeds, false, ['logits', ...attentionNames]);
   } catch (error) {
     throw new SttError(
       'model',

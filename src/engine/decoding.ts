@@ -1,5 +1,5 @@
 import { SttError } from './errors';
-import { logSumExp, type LogitFilter } from './logitFilters';
+import { argmaxLogSumExp, logSumExp, type LogitFilter } from './logitFilters';
 import type { DecoderPass } from './runtime';
 
 /**
@@ -58,14 +58,14 @@ export interface TokenSelector {
 }
 
 /**
- * One token per row, chosen by `choose` from the row's logits (argmax, or a draw at a temperature); a row that
- * has ended keeps appending end-of-text. OpenAI's GreedyDecoder.
+ * One token per row, chosen by `choose` from the row's logits (a draw at a temperature), or the argmax when
+ * none is given; a row that has ended keeps appending end-of-text. OpenAI's GreedyDecoder.
  */
 export class GreedySelector implements TokenSelector {
   constructor(
     private readonly eot: number,
     readonly groupSize = 1,
-    private readonly choose: (logits: Float32Array) => number = argmax,
+    private readonly choose?: (logits: Float32Array) => number,
   ) {}
 
   update(sequences: number[][], logits: readonly Float32Array[], sumLogprobs: number[]): SelectorStep {
@@ -75,8 +75,11 @@ export class GreedySelector implements TokenSelector {
         return;
       }
       const rowLogits = logits[row]!;
-      const next = this.choose(rowLogits);
-      sumLogprobs[row]! += rowLogits[next]! - logSumExp(rowLogits, 0, rowLogits.length);
+      const { index: next, logSumExp: total } =
+        this.choose === undefined
+          ? argmaxLogSumExp(rowLogits)
+          : { index: this.choose(rowLogits), logSumExp: logSumExp(rowLogits, 0, rowLogits.length) };
+      sumLogprobs[row]! += rowLogits[next]! - total;
       sequence.push(next);
     });
     return {
@@ -142,9 +145,9 @@ export async function decodeWindow(
     if (step === 0)
       noSpeechProbs = sequences.map((_, row) => softmaxAt(logits.at(row, plan.sotIndex), plan.noSpeech));
     const last = logits.positions - 1;
-    // A copy: the filters write into it, and the runtime's output buffer must stay as it came.
+    // Filtered in place: nothing reads this step's logits afterwards (no-speech was read above).
     const filtered = sequences.map((sequence, row) => {
-      const rowLogits = Float32Array.from(logits.at(row, last));
+      const rowLogits = logits.at(row, last);
       for (const filter of plan.filters) filter.apply(rowLogits, sequence);
       return rowLogits;
     });
@@ -165,13 +168,6 @@ export async function decodeWindow(
       noSpeechProb: noSpeechProbs[audio * selector.groupSize]!,
     };
   });
-}
-
-/** torch.argmax: the first index of the largest value. */
-export function argmax(values: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
-  return best;
 }
 
 function softmaxAt(logits: Float32Array, index: number): number {

@@ -149,10 +149,30 @@ export function suppressedTokens(base: readonly number[], special: SpecialTokens
 }
 
 export function logSumExp(values: Float32Array, from: number, to: number): number {
-  const peak = max(values, from, to);
+  return logSumExpAbove(values, from, to, max(values, from, to));
+}
+
+/**
+ * torch.argmax (the first index of the largest value) and logSumExp over the whole array, bit for bit, in
+ * two passes instead of three: the largest value is the peak logSumExp subtracts.
+ */
+export function argmaxLogSumExp(values: Float32Array): { index: number; logSumExp: number } {
+  let index = 0;
+  let peak = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i]! > peak) {
+      peak = values[i]!;
+      index = i;
+    }
+  }
+  return { index, logSumExp: logSumExpAbove(values, 0, values.length, peak) };
+}
+
+function logSumExpAbove(values: Float32Array, from: number, to: number, peak: number): number {
   if (peak === -Infinity) return -Infinity;
   let sum = 0;
-  for (let i = from; i < to; i++) sum += Math.exp(values[i]! - peak);
+  // exp(-Infinity - peak) is 0, and adding 0 leaves the sum as it was: masked tokens are skipped.
+  for (let i = from; i < to; i++) if (values[i] !== -Infinity) sum += Math.exp(values[i]! - peak);
   return peak + Math.log(sum);
 }
 

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SttError } from './errors';
 import { readJsonIfPresent } from './tokenizer';
 
@@ -44,6 +44,11 @@ export interface ModelFolder {
   readonly dir: string;
   readonly dims: WhisperDims;
   readonly partPaths: Readonly<Record<ModelPart, string>>;
+  /**
+   * decoder_with_past_model in the decoder's dtype, beside the merged decoder, when the folder has it: the
+   * runtime runs every step after a window's first through it.
+   */
+  readonly decoderWithPastPath?: string;
   readonly dtypes: Readonly<Record<ModelPart, ModelDtype>>;
 }
 
@@ -82,7 +87,17 @@ export function resolveModelFolder(
     encoder: partPath(dir, 'encoder', dtypes.encoder),
     decoder: partPath(dir, 'decoder', dtypes.decoder),
   };
-  return { dir, dims: dimsOf(config, dir), partPaths, dtypes };
+  const withPast = join(
+    dirname(partPaths.decoder),
+    `decoder_with_past_model${dtypeSuffix[dtypes.decoder]}.onnx`,
+  );
+  return {
+    dir,
+    dims: dimsOf(config, dir),
+    partPaths,
+    ...(existsSync(withPast) ? { decoderWithPastPath: withPast } : {}),
+    dtypes,
+  };
 }
 
 /** Which dtypes each part is present in, for messages and for choosing in the UI. */

@@ -4,13 +4,15 @@ import type { ModelFolder, ModelPart, WhisperDims } from './modelFolder';
 import type { ExecutionProvider, LoadOptions } from './options';
 
 /**
- * The two ONNX sessions of a Whisper model and the decoder's key/value cache.
+ * The ONNX sessions of a Whisper model and the decoder's key/value cache.
  *
  * The merged decoder has two branches chosen by `use_cache_branch`: without a cache it computes self- and
  * cross-attention keys/values from scratch (the first step of a window), with one it takes them as
  * `past_key_values.*` inputs. Cross-attention keys/values depend only on the audio, so they are taken from
  * the first step and fed back unchanged; later steps do not even fetch them, which saves copying
- * layers × 2 × 1500 × d_model floats out of onnxruntime on every token.
+ * layers × 2 × 1500 × d_model floats out of onnxruntime on every token. Where the folder also has
+ * decoder_with_past_model, the steps after the first run through it instead: onnxruntime's If copies the
+ * cached branch's pass-through outputs, those same cross-attention keys/values, on every step.
  */
 
 export interface AudioFeatures {
@@ -33,7 +35,9 @@ export interface RuntimeTimings {
   readonly decoderSteps: number;
 }
 
-const partInputs: Readonly<Record<ModelPart, (dims: WhisperDims) => string[]>> = {
+type SessionPart = ModelPart | 'decoder with past';
+
+const partInputs: Readonly<Record<SessionPart, (dims: WhisperDims) => string[]>> = {
   encoder: () => ['input_features'],
   decoder: (dims) => [
     'input_ids',
@@ -41,10 +45,12 @@ const partInputs: Readonly<Record<ModelPart, (dims: WhisperDims) => string[]>> =
     'use_cache_branch',
     ...cacheNames(dims, 'past_key_values'),
   ],
+  'decoder with past': (dims) => ['input_ids', ...cacheNames(dims, 'past_key_values')],
 };
-const partOutputs: Readonly<Record<ModelPart, (dims: WhisperDims) => string[]>> = {
+const partOutputs: Readonly<Record<SessionPart, (dims: WhisperDims) => string[]>> = {
   encoder: () => ['last_hidden_state'],
   decoder: (dims) => ['logits', ...cacheNames(dims, 'present')],
+  'decoder with past': (dims) => ['logits', ...cacheNames(dims, 'present', 'decoder')],
 };
 
 function cacheNames(dims: WhisperDims, prefix: string, attention?: 'decoder' | 'encoder'): string[] {
@@ -63,9 +69,13 @@ export class WhisperRuntime {
   private decoderMs = 0;
   private decoderSteps = 0;
 
+  /** `use_cache_branch` of the merged decoder, false and true: fed, never written. */
+  private readonly branchFlags = [false, true].map((flag) => new ort.Tensor('bool', [flag], [1]));
+
   private constructor(
     private readonly encoder: ort.InferenceSession,
     private readonly decoder: ort.InferenceSession,
+    private readonly decoderWithPast: ort.InferenceSession | undefined,
     readonly provider: ExecutionProvider,
     readonly dims: WhisperDims,
   ) {}
@@ -83,12 +93,15 @@ export class WhisperRuntime {
         options.logger.info(`${lastFailure}; trying the next provider`);
         continue;
       }
+      const paths = [
+        folder.partPaths.encoder,
+        folder.partPaths.decoder,
+        ...(folder.decoderWithPastPath === undefined ? [] : [folder.decoderWithPastPath]),
+      ];
       let sessions: ort.InferenceSession[] = [];
       try {
-        for (const part of ['encoder', 'decoder'] as const) {
-          sessions.push(
-            await ort.InferenceSession.create(folder.partPaths[part], sessionOptions(provider, options)),
-          );
+        for (const path of paths) {
+          sessions.push(await ort.InferenceSession.create(path, sessionOptions(provider, options)));
         }
       } catch (error) {
         await Promise.all(sessions.map((session) => session.release()));
@@ -97,18 +110,26 @@ export class WhisperRuntime {
         if (provider !== 'cpu') options.logger.warn(`${lastFailure}; falling back to the next provider`);
         continue;
       }
-      const [encoder, decoder] = sessions as [ort.InferenceSession, ort.InferenceSession];
+      const [encoder, decoder, decoderWithPast] = sessions as [
+        ort.InferenceSession,
+        ort.InferenceSession,
+        ort.InferenceSession | undefined,
+      ];
       try {
-        checkPart(encoder, 'encoder', folder);
-        checkPart(decoder, 'decoder', folder);
+        checkPart(encoder, 'encoder', folder.partPaths.encoder, folder);
+        checkPart(decoder, 'decoder', folder.partPaths.decoder, folder);
+        if (decoderWithPast !== undefined) {
+          checkPart(decoderWithPast, 'decoder with past', folder.decoderWithPastPath!, folder);
+        }
       } catch (error) {
         await Promise.all(sessions.map((session) => session.release()));
         throw error;
       }
       options.logger.info(
-        `running on ${provider} (encoder ${folder.dtypes.encoder}, decoder ${folder.dtypes.decoder})`,
+        `running on ${provider} (encoder ${folder.dtypes.encoder}, decoder ${folder.dtypes.decoder}` +
+          `${decoderWithPast === undefined ? ', merged' : ', with past'})`,
       );
-      return new WhisperRuntime(encoder, decoder, provider, folder.dims);
+      return new WhisperRuntime(encoder, decoder, decoderWithPast, provider, folder.dims);
     }
     throw new SttError('model', `cannot open the model in ${folder.dir} (${lastFailure})`);
   }
@@ -156,16 +177,24 @@ export class WhisperRuntime {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.encoder.release(), this.decoder.release()]);
+    await Promise.all(
+      [this.encoder, this.decoder, this.decoderWithPast].map((session) => session?.release()),
+    );
   }
 
-  /** @internal DecoderPass's access to the session, timed. */
+  /**
+   * @internal DecoderPass's access to the sessions, timed. `feeds` holds what either decoder takes (a
+   * session ignores names it does not have); `cached` says whether the past inputs hold a cache.
+   */
   async runDecoder(
     feeds: Record<string, ort.Tensor>,
+    cached: boolean,
     fetches: readonly string[],
   ): Promise<ort.InferenceSession.ReturnType> {
+    const session = cached ? (this.decoderWithPast ?? this.decoder) : this.decoder;
+    feeds['use_cache_branch'] = this.branchFlags[cached ? 1 : 0]!;
     const started = performance.now();
-    const output = await this.decoder.run(feeds, fetches);
+    const output = await session.run(feeds, fetches);
     this.decoderMs += performance.now() - started;
     this.decoderSteps += 1;
     return output;
@@ -178,8 +207,12 @@ export class WhisperRuntime {
 }
 
 export class DecoderPass {
-  private readonly past = new Map<string, ort.Tensor>();
+  /** Kept from step to step: each step's presents replace the past inputs. */
+  private readonly feeds: Record<string, ort.Tensor>;
+  /** The one-token steps' input ids, rewritten in place. */
+  private readonly nextIds: ort.Tensor;
   private readonly selfCacheOutputs: string[];
+  private readonly allCacheOutputs: string[];
   private started = false;
 
   constructor(
@@ -189,11 +222,14 @@ export class DecoderPass {
     const { dims } = runtime;
     const headDim = dims.dModel / dims.decoderHeads;
     const cacheType = runtime.decoderInputType('past_key_values.0.decoder.key');
+    this.feeds = { encoder_hidden_states: features.tensor };
     for (const name of cacheNames(dims, 'past_key_values')) {
       // Ignored by the no-cache branch, but every graph input must be fed.
-      this.past.set(name, emptyTensor(cacheType, [features.batch, dims.decoderHeads, 0, headDim]));
+      this.feeds[name] = emptyTensor(cacheType, [features.batch, dims.decoderHeads, 0, headDim]);
     }
-    this.selfCacheOutputs = cacheNames(dims, 'present', 'decoder');
+    this.nextIds = new ort.Tensor('int64', new BigInt64Array(features.batch), [features.batch, 1]);
+    this.selfCacheOutputs = ['logits', ...cacheNames(dims, 'present', 'decoder')];
+    this.allCacheOutputs = ['logits', ...cacheNames(dims, 'present')];
   }
 
   /**
@@ -209,19 +245,20 @@ export class DecoderPass {
     ) {
       throw new Error(`decoder step needs ${this.features.batch} rows of equally many tokens`);
     }
-    const ids = new BigInt64Array(tokens.flatMap((row) => row.map(BigInt)));
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', ids, [this.features.batch, positions]),
-      encoder_hidden_states: this.features.tensor,
-      use_cache_branch: new ort.Tensor('bool', [this.started], [1]),
-      ...Object.fromEntries(this.past),
-    };
-    const fetches = this.started
-      ? ['logits', ...this.selfCacheOutputs]
-      : ['logits', ...cacheNames(this.runtime.dims, 'present')];
-    const output = await this.runtime.runDecoder(feeds, fetches);
-    for (const name of fetches.slice(1))
-      this.past.set(name.replace('present', 'past_key_values'), output[name] as ort.Tensor);
+    if (positions === 1) {
+      const ids = this.nextIds.data as BigInt64Array;
+      tokens.forEach((row, index) => (ids[index] = BigInt(row[0]!)));
+      this.feeds['input_ids'] = this.nextIds;
+    } else {
+      const ids = new BigInt64Array(tokens.flatMap((row) => row.map(BigInt)));
+      this.feeds['input_ids'] = new ort.Tensor('int64', ids, [this.features.batch, positions]);
+    }
+    const fetches = this.started ? this.selfCacheOutputs : this.allCacheOutputs;
+    const output = await this.runtime.runDecoder(this.feeds, this.started, fetches);
+    for (let index = 1; index < fetches.length; index++) {
+      const name = fetches[index]!;
+      this.feeds[`past_key_values${name.slice('present'.length)}`] = output[name] as ort.Tensor;
+    }
     this.started = true;
     return stepLogits(output['logits'] as ort.Tensor, positions);
   }
@@ -237,7 +274,7 @@ export class DecoderPass {
     }
     if (sources.every((source, row) => source === row)) return;
     for (const name of cacheNames(this.runtime.dims, 'past_key_values', 'decoder')) {
-      this.past.set(name, gatherRows(this.past.get(name)!, sources));
+      this.feeds[name] = gatherRows(this.feeds[name]!, sources);
     }
   }
 }
@@ -286,7 +323,12 @@ function sessionOptions(
 }
 
 /** Names are what tell a Whisper part apart from any other ONNX file (or from the other part). */
-function checkPart(session: ort.InferenceSession, part: ModelPart, folder: ModelFolder): void {
+function checkPart(
+  session: ort.InferenceSession,
+  part: SessionPart,
+  path: string,
+  folder: ModelFolder,
+): void {
   const missingInputs = partInputs[part](folder.dims).filter((name) => !session.inputNames.includes(name));
   const missingOutputs = partOutputs[part](folder.dims).filter((name) => !session.outputNames.includes(name));
   if (missingInputs.length > 0 || missingOutputs.length > 0) {
@@ -296,7 +338,7 @@ function checkPart(session: ort.InferenceSession, part: ModelPart, folder: Model
     ];
     throw new SttError(
       'model',
-      `${folder.partPaths[part]} is not a Whisper ${part} for this config.json (${folder.dims.decoderLayers} decoder ` +
+      `${path} is not a Whisper ${part} for this config.json (${folder.dims.decoderLayers} decoder ` +
         `layers): it lacks ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}; ` +
         `it has inputs ${session.inputNames.join(', ')}`,
     );
@@ -306,7 +348,7 @@ function checkPart(session: ort.InferenceSession, part: ModelPart, folder: Model
     if (typeof melBins === 'number' && melBins !== folder.dims.nMels) {
       throw new SttError(
         'model',
-        `${folder.partPaths.encoder} takes ${melBins} mel bins but config.json says ${folder.dims.nMels}`,
+        `${path} takes ${melBins} mel bins but config.json says ${folder.dims.nMels}`,
       );
     }
   }

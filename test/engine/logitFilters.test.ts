@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import {
   ApplyTimestampRules,
+  argmaxLogSumExp,
   buildLogitFilters,
   SuppressBlank,
   SuppressTokens,
@@ -104,3 +105,26 @@ test('filters come in OpenAI order and no-timestamps mode has no timestamp rules
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
+
+test('argmaxLogSumExp: the first largest index and the log-sum-exp, bit for bit the textbook formulas', () => {
+  // The formulas as written: exp of every entry, masked ones included (they add exactly 0).
+  const expected = (values: Float32Array) => {
+    const peak = Math.max(...values);
+    const index = values.indexOf(peak);
+    if (peak === -Infinity) return { index: 0, logSumExp: -Infinity };
+    return {
+      index,
+      logSumExp: peak + Math.log(values.reduce((sum, value) => sum + Math.exp(value - peak), 0)),
+    };
+  };
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 40 - 20;
+  const cases = [
+    Float32Array.from({ length: 1000 }, random),
+    Float32Array.from({ length: 1000 }, (_, i) => (i % 3 === 0 ? -Infinity : random())),
+    Float32Array.of(-Infinity, 2, 5, 5, -Infinity, 1),
+    Float32Array.of(-Infinity, -Infinity),
+  ];
+  for (const values of cases) assert.deepEqual(argmaxLogSumExp(values), expected(values));
+  assert.equal(argmaxLogSumExp(cases[2]!).index, 2, 'ties: the first');
+});

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isSttError, loadModel } from '../../src/engine/index';
 import { fromFloat16, toFloat16 } from '../../src/engine/runtime';
-import { tinyRandomModel } from '../helpers/models';
+import { tinyRandomCheckpoint, tinyRandomModel } from '../helpers/models';
 
 let modelDir: string;
 const scratch = mkdtempSync(join(tmpdir(), 'whisper-runtime-'));
@@ -82,6 +82,58 @@ test('batched decoding gives each row what decoding it alone gives', async () =>
   } finally {
     await runtime.release();
   }
+});
+
+test('steps after the first run through decoder_with_past_model when present, with the same results', async () => {
+  const { convertCheckpoint } = await import('../../src/convert/convert');
+  const { decodeWindow, GreedySelector } = await import('../../src/engine/decoding');
+  const { BeamSearchSelector } = await import('../../src/engine/beam');
+  const { resolveModelFolder } = await import('../../src/engine/modelFolder');
+  const { resolveLoadOptions } = await import('../../src/engine/options');
+  const { WhisperRuntime } = await import('../../src/engine/runtime');
+  const withPastDir = join(scratch, 'with-past');
+  await convertCheckpoint({
+    checkpointDir: tinyRandomCheckpoint,
+    outDir: withPastDir,
+    withPastDecoder: true,
+  });
+  const frames = 80 * 3000;
+  const mel = new Float32Array(2 * frames).map((_, i) => Math.sin(i / (i < frames ? 5 : 11)));
+  const plan = {
+    initialTokens: [50258, 50259, 50359, 50363],
+    sotIndex: 0,
+    maxNewTokens: 24,
+    nTextCtx: 448,
+    eot: 50257,
+    noSpeech: 50362,
+    filters: [],
+  };
+  const decodeWith = async (dir: string) => {
+    const messages: string[] = [];
+    const log = (message: string) => messages.push(message);
+    const loadOptions = resolveLoadOptions({ executionProviders: ['cpu'], logger: { info: log, warn: log } });
+    const runtime = await WhisperRuntime.open(resolveModelFolder(dir, loadOptions.dtype), loadOptions);
+    try {
+      const features = await runtime.encode(mel, 2);
+      const greedy = await decodeWindow(runtime.startDecoding(features), 2, plan, new GreedySelector(50257));
+      const beams = await decodeWindow(
+        runtime.startDecoding(runtime.repeatFeatures(features, 3)),
+        2,
+        plan,
+        new BeamSearchSelector(50257, 3, null),
+      );
+      return { greedy, beams, log: messages.join('\n') };
+    } finally {
+      await runtime.release();
+    }
+  };
+  const merged = await decodeWith(modelDir);
+  const withPast = await decodeWith(withPastDir);
+  assert.match(merged.log, /decoder fp32, merged\)/);
+  assert.match(withPast.log, /decoder fp32, with past\)/);
+  assert.ok(merged.greedy.every((decoded) => decoded.tokens.length === plan.maxNewTokens));
+  assert.deepEqual(withPast.greedy, merged.greedy);
+  assert.deepEqual(withPast.beams, merged.beams);
 });
 
 test('a folder without config.json, without a part, or without the dtype asked for is a model error', async () => {
