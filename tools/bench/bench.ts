@@ -124,7 +124,7 @@ async function benchModel(size: string): Promise<string> {
   const tokenizerDir = join(configs, size.startsWith('large-v3') ? 'whisper-large-v3-turbo' : 'whisper-tiny');
   process.stderr.write(`converting a random-weight ${size} model into ${relative(root, outDir)} …\n`);
   const started = performance.now();
-  await makeRandomModel({ size, tokenizerDir, outDir, dtype: 'fp32', seed: 0 });
+  await makeRandomModel({ size, tokenizerDir, outDir, dtype: 'fp32', seed: 0, withPastDecoder: true });
   process.stderr.write(`  done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   return outDir;
 }
@@ -310,8 +310,13 @@ function decoderFloor(
   bandwidth: BandwidthResult,
 ): Omit<FloorRow, 'ours' | 'theirs' | 'oursMin' | 'theirsMin'> {
   const onnx = join(dir, 'onnx');
-  const bytes = readdirSync(onnx)
-    .filter((name) => name.startsWith('decoder_model_merged.onnx'))
+  const files = readdirSync(onnx);
+  // The graph a cached step runs: the with-past decoder (no cross-attention key/value projections) if any.
+  const stepGraph = files.some((name) => name.startsWith('decoder_with_past_model.onnx'))
+    ? 'decoder_with_past_model.onnx'
+    : 'decoder_model_merged.onnx';
+  const bytes = files
+    .filter((name) => name.startsWith(stepGraph))
     .reduce((total, name) => total + statSync(join(onnx, name)).size, 0);
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as {
     d_model: number;
