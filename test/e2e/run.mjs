@@ -48,6 +48,12 @@ import {
   transcribeFromExplorer,
   useWorkbench,
 } from './workbench.mjs';
+import {
+  addPanelFiles,
+  editSavesAndUndoes,
+  hiddenTabKeepsItsPlace,
+  videoPlaysInStep,
+} from './steps/panel.mjs';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -164,6 +170,7 @@ try {
       for (const name of ['jfk.wav', 'whisperkit_jfk_441khz.m4a', 'longform_en_101s.wav']) {
         copyFileSync(join(audioFixtures, name), join(workspace, name));
       }
+      addPanelFiles(workspace);
       // A WAV whose header is garbled and whose data is cut short: no decoder can read it.
       const wav = readFileSync(join(audioFixtures, 'jfk.wav'));
       const corrupt = Buffer.from(wav.subarray(0, 4000));
@@ -416,6 +423,17 @@ try {
     await screenshot(page, resultsDir, '04-m4a-playing');
     console.log(`  ${decodeURIComponent(state.src).replace(/^.*\//, '…/')} ${state.duration.toFixed(2)} s`);
   });
+
+  const panelStep = { page, workspace, resultsDir };
+  await check('4a. Panel: an edited segment saves with its timings; Ctrl+Z and save give the file back', () =>
+    editSavesAndUndoes(panelStep),
+  );
+  await check('4b. Panel: an H.264/AAC mp4 shows its video muted, the WAV proxy playing in step', () =>
+    videoPlaysInStep(panelStep),
+  );
+  await check('4c. Panel: a hidden tab, and a reloaded window, come back at the same time and segment', () =>
+    hiddenTabKeepsItsPlace(panelStep),
+  );
 
   checks.skip(
     '5. Dictation',
