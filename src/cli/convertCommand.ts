@@ -11,6 +11,7 @@ import {
 interface ConvertFlags {
   readonly dtype: 'fp32' | 'fp16';
   readonly timestamped?: boolean;
+  readonly withPastDecoder?: boolean;
   readonly random?: string;
   readonly tokenizer?: string;
   readonly seed?: string;
@@ -46,7 +47,12 @@ async function runConvert(
   flags: ConvertFlags,
 ): Promise<void> {
   const onProgress = progressPrinter();
-  const common = { dtype: flags.dtype, timestamped: flags.timestamped ?? false, onProgress };
+  const common = {
+    dtype: flags.dtype,
+    timestamped: flags.timestamped ?? false,
+    withPastDecoder: flags.withPastDecoder ?? false,
+    onProgress,
+  };
   let result: ConvertResult;
   if (flags.random !== undefined) {
     if (!flags.tokenizer) throw new SttError('usage', 'convert --random needs --tokenizer <dir>');
@@ -88,6 +94,10 @@ export function addConvertCommand(program: Command): void {
         .default('fp32'),
     )
     .option('--timestamped', 'also output cross-attention weights (word timestamps)')
+    .option(
+      '--with-past-decoder',
+      'also write decoder_with_past_model.onnx: one more decoder file, faster CPU decoding in this engine',
+    )
     .addOption(
       new Option('--random <size>', 'random weights with the dimensions of a released size').choices(
         Object.keys(modelSizes),
