@@ -96,7 +96,11 @@ export class WhisperRuntime {
       const paths = [
         folder.partPaths.encoder,
         folder.partPaths.decoder,
-        ...(folder.decoderWithPastPath === undefined ? [] : [folder.decoderWithPastPath]),
+        // Its weights are a second copy of the decoder's in memory. The copy it saves is a memory-bound
+        // host copy on the CPU (measured there); on a GPU it is a device copy, not worth the device memory.
+        ...(folder.decoderWithPastPath === undefined || provider !== 'cpu'
+          ? []
+          : [folder.decoderWithPastPath]),
       ];
       let sessions: ort.InferenceSession[] = [];
       try {
