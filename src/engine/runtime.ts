@@ -24,7 +24,10 @@ export interface AudioFeatures {
 /** Logits of one decoder call: [batch, positions, vocab]. */
 export interface StepLogits {
   readonly positions: number;
-  /** A float32 view of one row's logits at one of the positions fed in this step. */
+  /**
+   * A float32 view of one row's logits at one of the positions fed in this step: the step's own output
+   * buffer, which the caller may mask in place.
+   */
   at(row: number, position: number): Float32Array;
 }
 
