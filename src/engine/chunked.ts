@@ -1,11 +1,15 @@
+import * as ort from 'onnxruntime-node';
 import { TRANSCRIPT_SCHEMA, type Segment, type Transcript } from '../transcript/result';
 import { BeamSearchSelector } from './beam';
 import { compressionRatio } from './compressionRatio';
 import { decodeWindow, GreedySelector, throwIfAborted, type DecodingPlan } from './decoding';
-import { logMelWindow, SAMPLE_RATE_HZ, WINDOW_FRAMES, WINDOW_SAMPLES } from './mel';
+import { logMelWindow, SAMPLE_RATE_HZ, WINDOW_SAMPLES } from './mel';
 import type { RunOptions } from './options';
+import type { AudioFeatures, WhisperRuntime } from './runtime';
+import { readPrefix, SampleWindow, type AudioSource } from './audioSource';
 import {
-  checkSamples,
+  checkAudioLength,
+  checkedSource,
   chooseLanguage,
   windowPlanner,
   type EngineParts,
@@ -63,24 +67,34 @@ export interface AudioChunk {
 }
 
 /**
- * transformers.js's chunk loop: offsets advance by chunk - 2 × stride samples, kept as (possibly fractional)
- * numbers and truncated only when slicing, as `subarray` does.
+ * A chunk that is not the last has at least this much audio after it. So none of its times (at most its end
+ * plus rounding to 0.01 s) can pass the audio's end, and the length needs to be known only for the last one.
  */
-export function* audioChunks(
-  samples: Float32Array,
+const LOOKAHEAD_SAMPLES = SAMPLE_RATE_HZ;
+
+/**
+ * transformers.js's chunk loop: offsets advance by chunk - 2 × stride samples, kept as (possibly fractional)
+ * numbers and truncated only when slicing, as `subarray` does. Reads forward through `window`, copying each
+ * chunk out and releasing what no later chunk needs.
+ */
+export async function* audioChunks(
+  window: SampleWindow,
   chunkLengthSec: number,
   strideSec: number,
-): Generator<AudioChunk> {
+): AsyncGenerator<AudioChunk> {
   const windowSamples = SAMPLE_RATE_HZ * chunkLengthSec;
   const strideSamples = SAMPLE_RATE_HZ * strideSec;
   const jumpSamples = windowSamples - 2 * strideSamples;
   for (let offset = 0; ; offset += jumpSamples) {
     const offsetEnd = offset + windowSamples;
-    const chunk = samples.subarray(offset, offsetEnd);
-    const isLast = offsetEnd >= samples.length;
+    await window.fill(Math.trunc(offsetEnd) + LOOKAHEAD_SAMPLES);
+    const chunk = window.view(Math.trunc(offset), Math.trunc(offsetEnd)).slice();
+    const totalSamples = window.totalSamples;
+    const isLast = totalSamples !== undefined && offsetEnd >= totalSamples;
+    window.release(Math.trunc(offset + jumpSamples));
     yield {
       samples: chunk,
-      endSample: Math.min(samples.length, Math.trunc(offsetEnd)),
+      endSample: Math.trunc(offset) + chunk.length,
       strideSec: [
         chunk.length / SAMPLE_RATE_HZ,
         (offset === 0 ? 0 : strideSamples) / SAMPLE_RATE_HZ,
@@ -241,8 +255,8 @@ function round2(value: number): number {
 }
 
 interface InputState {
-  readonly samples: Float32Array;
-  readonly durationSec: number;
+  readonly samples: SampleWindow;
+  readonly probedDurationSec: number | undefined;
   readonly language: string;
   readonly languageProbability: number;
   readonly plan: DecodingPlan;
@@ -258,22 +272,38 @@ interface QueuedChunk {
 
 export async function transcribeChunked(
   parts: EngineParts,
-  inputs: readonly Float32Array[],
+  inputs: readonly AudioSource[],
   options: RunOptions,
   hooks: TranscribeManyHooks = {},
 ): Promise<Transcript[]> {
-  inputs.forEach(checkSamples);
+  const states: InputState[] = [];
+  try {
+    return await transcribeInputs(parts, inputs.map(checkedSource), states, options, hooks);
+  } finally {
+    await Promise.all(states.map((state) => state.samples.close()));
+  }
+}
+
+async function transcribeInputs(
+  parts: EngineParts,
+  inputs: readonly AudioSource[],
+  states: InputState[],
+  options: RunOptions,
+  hooks: TranscribeManyHooks,
+): Promise<Transcript[]> {
   const { runtime, tokenizer } = parts;
   const { dims } = runtime;
   const timePrecisionSec = WINDOW_SAMPLES / SAMPLE_RATE_HZ / dims.nAudioCtx;
   const prompt =
     options.initialPrompt === undefined ? [] : tokenizer.encode(` ${options.initialPrompt.trim()}`);
   const plans = new Map<string, DecodingPlan>();
-  const states: InputState[] = [];
-  for (const samples of inputs) {
+  for (const source of inputs) {
+    // Read on its own: every input is checked and given its language before the first batch.
+    const head = await readPrefix(source, WINDOW_SAMPLES, hooks.signal);
+    if (head.ended) checkAudioLength(head.samples.length);
     const { language, languageProbability } = await chooseLanguage(
       parts,
-      () => logMelWindow(samples.subarray(0, WINDOW_SAMPLES), dims.nMels).data,
+      () => logMelWindow(head.samples, dims.nMels).data,
       options,
       hooks.signal,
     );
@@ -283,8 +313,8 @@ export async function transcribeChunked(
       plans.set(language, plan);
     }
     states.push({
-      samples,
-      durationSec: samples.length / SAMPLE_RATE_HZ,
+      samples: new SampleWindow(source, hooks.signal),
+      probedDurationSec: source.probedDurationSec,
       language,
       languageProbability,
       plan,
@@ -295,15 +325,13 @@ export async function transcribeChunked(
   }
 
   const strideSec = options.strideSec ?? options.chunkLengthSec / 6;
-  for (const batch of batches(states, options, strideSec)) {
+  for await (const batch of batches(states, options, strideSec)) {
     throwIfAborted(hooks.signal);
     const { plan } = states[batch[0]!.input]!;
-    const mel = new Float32Array(batch.length * dims.nMels * WINDOW_FRAMES);
-    const windowLength = mel.length / batch.length;
-    batch.forEach(({ chunk }, row) =>
-      mel.set(logMelWindow(chunk.samples, dims.nMels).data, row * windowLength),
+    const features = await encodeChunks(
+      runtime,
+      batch.map(({ chunk }) => logMelWindow(chunk.samples, dims.nMels).data),
     );
-    const features = await runtime.encode(mel, batch.length);
     const selector =
       options.beams > 1
         ? new BeamSearchSelector(tokenizer.special.eot, options.beams, options.patience)
@@ -335,7 +363,8 @@ export async function transcribeChunked(
       }
       hooks.onProgress?.(input, {
         processedSec: chunk.endSample / SAMPLE_RATE_HZ,
-        totalSec: state.durationSec,
+        totalSec:
+          totalSecOf(state) ?? Math.max(state.probedDurationSec ?? 0, chunk.endSample / SAMPLE_RATE_HZ),
       });
     });
   }
@@ -349,22 +378,58 @@ export async function transcribeChunked(
       schema: TRANSCRIPT_SCHEMA,
       language: state.language,
       languageProbability: state.languageProbability,
-      durationSec: state.durationSec,
+      durationSec: totalSecOf(state)!,
       task: options.task,
       segments: state.segments,
     };
   });
 }
 
+/**
+ * The encoder output of a batch's log-mel windows. On the CPU one window per encoder run: a batched run
+ * saves little time there, but its activations (attention scores alone are batch × heads × 1500² floats
+ * per layer, 430 MB for tiny at batch 8) stay in onnxruntime's memory arena for the rest of the process.
+ * Elsewhere in one run, where the batch is what makes the encoder fast and that memory is the device's.
+ */
+async function encodeChunks(
+  runtime: WhisperRuntime,
+  windows: readonly Float32Array[],
+): Promise<AudioFeatures> {
+  if (runtime.provider !== 'cpu' || windows.length === 1) {
+    const mel = new Float32Array(windows.reduce((sum, window) => sum + window.length, 0));
+    windows.forEach((window, row) => mel.set(window, row * window.length));
+    return runtime.encode(mel, windows.length);
+  }
+  const rows: ort.Tensor[] = [];
+  for (const window of windows) rows.push((await runtime.encode(window, 1)).tensor);
+  const first = rows[0]!;
+  const rowData = first.data as Float32Array | Uint16Array;
+  const data =
+    rowData instanceof Uint16Array
+      ? new Uint16Array(rowData.length * rows.length)
+      : new Float32Array(rowData.length * rows.length);
+  rows.forEach((row, index) => data.set(row.data as typeof rowData, index * rowData.length));
+  return {
+    tensor: new ort.Tensor(first.type, data, [rows.length, ...first.dims.slice(1)]),
+    batch: rows.length,
+  };
+}
+
+/** The input's length once its last chunk has been read. */
+function totalSecOf(state: InputState): number | undefined {
+  const totalSamples = state.samples.totalSamples;
+  return totalSamples === undefined ? undefined : totalSamples / SAMPLE_RATE_HZ;
+}
+
 /** Every input's chunks in order, grouped into batches of up to batchSize that share a decoding plan. */
-function* batches(
+async function* batches(
   states: readonly InputState[],
   options: RunOptions,
   strideSec: number,
-): Generator<QueuedChunk[]> {
+): AsyncGenerator<QueuedChunk[]> {
   let batch: QueuedChunk[] = [];
   for (const [input, state] of states.entries()) {
-    for (const chunk of audioChunks(state.samples, options.chunkLengthSec, strideSec)) {
+    for await (const chunk of audioChunks(state.samples, options.chunkLengthSec, strideSec)) {
       const head = batch[0];
       if (
         batch.length === options.batchSize ||
@@ -381,11 +446,13 @@ function* batches(
 
 function toSegment(piece: MergedPiece, state: InputState): Segment {
   const previousEndSec = state.segments[state.segments.length - 1]?.endSec ?? 0;
-  const clip = (timeSec: number) => Math.min(state.durationSec, timeSec);
+  // Before the last chunk the length is not known, and no time can pass it (LOOKAHEAD_SAMPLES).
+  const durationSec = totalSecOf(state) ?? Infinity;
+  const clip = (timeSec: number) => Math.min(durationSec, timeSec);
   return {
     id: state.segments.length,
     startSec: clip(piece.startSec ?? previousEndSec),
-    endSec: clip(piece.endSec ?? state.durationSec),
+    endSec: clip(piece.endSec ?? durationSec),
     text: state.text.push(piece.tokens),
     tokens: piece.tokens,
     ...piece.stats,

@@ -1,7 +1,7 @@
 /**
  * ffmpeg and ffprobe as child processes: the only place in the engine that spawns anything. ffmpeg reads
  * every container and codec it was built with and hands back 16 kHz mono float32 on stdout, which is read
- * straight into one growing array (no temporary files). Its stderr is kept (the tail) for error messages.
+ * as a stream (no temporary files). Its stderr is kept (the tail) for error messages.
  */
 
 import { execFile, spawn } from 'node:child_process';
@@ -18,6 +18,7 @@ export interface FfmpegTools {
   ffprobe: string | undefined;
 }
 
+const BYTES_PER_SAMPLE = 4;
 /** Enough of stderr for the last few lines of a failure, whatever came before. */
 const STDERR_TAIL_CHARS = 4000;
 const STDERR_TAIL_LINES = 4;
@@ -135,12 +136,6 @@ export interface FfmpegDecodeOptions {
   signal?: AbortSignal;
 }
 
-/**
- * The first audio stream of `path`, as mono float32 at `outputRateHz`. 'mix' is the mean of the channels,
- * as in the built-in decoders, when the probe gave the count; otherwise ffmpeg's own downmix (`-ac 1`,
- * which keeps power: stereo is (L+R)/√2, so about 3 dB louder than the mean). An index picks one channel.
- * `-xerror` turns a damaged packet into a failure instead of audio with a hole in it.
- */
 function channelArgs(channel: ChannelSelection, sourceChannels: number | undefined): string[] {
   if (channel === 'mix' && !sourceChannels) return ['-ac', '1'];
   const gains =
@@ -151,11 +146,36 @@ function channelArgs(channel: ChannelSelection, sourceChannels: number | undefin
   return ['-af', `aformat=sample_fmts=flt|fltp,pan=mono|c0=${gains}`];
 }
 
-export function decodeWithFfmpeg(
+/** `path`'s audio as `decodeWithFfmpeg` describes it, all in one array. */
+export async function decodeWithFfmpeg(
   ffmpeg: string,
   path: string,
   options: FfmpegDecodeOptions,
 ): Promise<Float32Array> {
+  const sink = new SampleSink(options.expectedSamples);
+  for await (const block of streamWithFfmpeg(ffmpeg, path, options)) {
+    try {
+      sink.append(block);
+    } catch (error) {
+      throw new SttError('input', `${path}: the decoded audio does not fit in memory`, { cause: error });
+    }
+  }
+  return sink.finish();
+}
+
+/**
+ * The first audio stream of `path`, as mono float32 at `outputRateHz`, in blocks as ffmpeg writes them.
+ * ffmpeg waits while the blocks are not taken (the pipe fills up), so memory stays bounded however long the
+ * file; leaving the loop early kills it. 'mix' is the mean of the channels, as in the built-in decoders,
+ * when the probe gave the count; otherwise ffmpeg's own downmix (`-ac 1`, which keeps power: stereo is
+ * (L+R)/√2, so about 3 dB louder than the mean). An index picks one channel. `-xerror` turns a damaged
+ * packet into a failure instead of audio with a hole in it.
+ */
+export async function* streamWithFfmpeg(
+  ffmpeg: string,
+  path: string,
+  options: FfmpegDecodeOptions,
+): AsyncGenerator<Float32Array> {
   const { channel, signal } = options;
   const args = [
     ...['-nostdin', '-hide_banner', '-loglevel', 'error', '-xerror'],
@@ -164,48 +184,53 @@ export function decodeWithFfmpeg(
     ...channelArgs(channel, options.sourceChannels),
     ...['-ar', String(options.outputRateHz), '-f', 'f32le', 'pipe:1'],
   ];
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new SttError('cancelled', `${path}: decoding was cancelled`));
-    const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-    const sink = new SampleSink(options.expectedSamples);
-    let stderr = '';
-    let settled = false;
-    const settle = (error: Error | undefined) => {
-      if (settled) return;
-      settled = true;
-      signal?.removeEventListener('abort', onAbort);
-      if (error) {
-        // Whatever went wrong on this side, the child must not live on decoding into a closed pipe.
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        reject(error);
-      } else {
-        resolve(sink.finish());
-      }
-    };
-    const onAbort = () => settle(new SttError('cancelled', `${path}: decoding was cancelled`));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => {
-      try {
-        sink.appendBytes(chunk);
-      } catch (error) {
-        settle(new SttError('input', `${path}: the decoded audio does not fit in memory`, { cause: error }));
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => {
-      stderr = (stderr + text).slice(-STDERR_TAIL_CHARS);
-    });
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      settle(
-        new SttError('input', `${path}: cannot run ffmpeg at ${ffmpeg} (${error.code ?? error.message})`, {
-          cause: error,
-        }),
-      );
-    });
-    child.on('close', (code, killedBy) => {
-      if (code === 0) return settle(undefined);
-      const reason = stderrTail(stderr) || (killedBy ? `killed by ${killedBy}` : `exit code ${code}`);
-      settle(new SttError('input', `${path}: ffmpeg could not decode it (${reason})`));
-    });
+  const cancelled = () => new SttError('cancelled', `${path}: decoding was cancelled`);
+  if (signal?.aborted) throw cancelled();
+  const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  let stderr = '';
+  let spawnError: NodeJS.ErrnoException | undefined;
+  const closed = new Promise<{ code: number | null; killedBy: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, killedBy) => resolve({ code, killedBy })),
+  );
+  child.on('error', (error: NodeJS.ErrnoException) => {
+    spawnError = error;
   });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
+    stderr = (stderr + text).slice(-STDERR_TAIL_CHARS);
+  });
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  signal?.addEventListener('abort', kill, { once: true });
+  try {
+    // A sample split across two reads is carried over to the next.
+    let carry = new Uint8Array(0);
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      const bytes = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+      const whole = bytes.length - (bytes.length % BYTES_PER_SAMPLE);
+      carry = bytes.slice(whole);
+      if (whole === 0) continue;
+      const block = new Float32Array(whole / BYTES_PER_SAMPLE);
+      new Uint8Array(block.buffer).set(bytes.subarray(0, whole));
+      yield block;
+    }
+    const { code, killedBy } = await closed;
+    if (signal?.aborted) throw cancelled();
+    if (spawnError) {
+      throw new SttError(
+        'input',
+        `${path}: cannot run ffmpeg at ${ffmpeg} (${spawnError.code ?? spawnError.message})`,
+        { cause: spawnError },
+      );
+    }
+    if (code !== 0) {
+      const reason = stderrTail(stderr) || (killedBy ? `killed by ${killedBy}` : `exit code ${code}`);
+      throw new SttError('input', `${path}: ffmpeg could not decode it (${reason})`);
+    }
+  } finally {
+    signal?.removeEventListener('abort', kill);
+    // Whatever stopped the reading, the child must not live on decoding into a closed pipe.
+    kill();
+  }
 }

@@ -1,4 +1,5 @@
 import type { Transcript } from '../transcript/result';
+import { isAudioSource, samplesSource, type AudioSource } from './audioSource';
 import { transcribeChunked, type TranscribeManyHooks } from './chunked';
 import { detectLanguage, type LanguageDetection } from './languageDetection';
 import { logMelWindow, WINDOW_SAMPLES } from './mel';
@@ -12,7 +13,7 @@ import {
 } from './options';
 import { WhisperRuntime, type RuntimeTimings } from './runtime';
 import { WhisperTokenizer } from './tokenizer';
-import { transcribeSamples, type TranscribeHooks } from './transcribe';
+import { transcribeSequential, type TranscribeHooks } from './transcribe';
 
 /**
  * The engine's public API. Load once, transcribe many times:
@@ -21,7 +22,8 @@ import { transcribeSamples, type TranscribeHooks } from './transcribe';
  *   const transcript = await model.transcribe(samples, { language: 'auto' }, { onSegment, signal });
  *   const [a, b] = await model.transcribeMany([samplesA, samplesB], { longForm: 'chunked', batchSize: 8 });
  *
- * Audio is 16 kHz mono float samples (what `loadAudioFile` returns).
+ * Audio is 16 kHz mono float samples (what `loadAudioFile` returns), or an `AudioSource` that streams them
+ * (what `openMedia` returns for a file): a long file is then never held in memory whole.
  */
 
 export type { Segment, Transcript } from '../transcript/result';
@@ -33,6 +35,10 @@ export type { EngineLogger, ExecutionProvider, LoadOptions, RunOptions } from '.
 export type { RuntimeTimings } from './runtime';
 export type { TranscribeHooks, TranscribeProgress } from './transcribe';
 export type { TranscribeManyHooks } from './chunked';
+export type { AudioSource } from './audioSource';
+
+/** Samples in memory, or a source that streams them. */
+export type AudioInput = Float32Array | AudioSource;
 
 export interface WhisperModel {
   readonly dir: string;
@@ -43,17 +49,13 @@ export interface WhisperModel {
   /** Language codes the model knows, in its token order. */
   readonly languages: readonly string[];
   readonly loadOptions: LoadOptions;
-  transcribe(
-    samples: Float32Array,
-    options?: Partial<RunOptions>,
-    hooks?: TranscribeHooks,
-  ): Promise<Transcript>;
+  transcribe(audio: AudioInput, options?: Partial<RunOptions>, hooks?: TranscribeHooks): Promise<Transcript>;
   /**
    * Several inputs in one run, transcripts in input order. With longForm `chunked` their chunks share
    * batches; `sequential` transcribes them one after the other. Hooks name the input by its index.
    */
   transcribeMany(
-    inputs: readonly Float32Array[],
+    inputs: readonly AudioInput[],
     options?: Partial<RunOptions>,
     hooks?: TranscribeManyHooks,
   ): Promise<Transcript[]>;
@@ -77,10 +79,11 @@ export async function loadModel(dir: string, options: Partial<LoadOptions> = {})
     multilingual: tokenizer.multilingual,
     languages: [...tokenizer.languages.keys()],
     loadOptions,
-    transcribe: async (samples, runOptions, hooks = {}) => {
+    transcribe: async (audio, runOptions, hooks = {}) => {
       const options = resolveRunOptions(runOptions);
-      if (options.longForm === 'sequential') return transcribeSamples(parts, samples, options, hooks);
-      const [transcript] = await transcribeChunked(parts, [samples], options, {
+      const source = sourceOf(audio);
+      if (options.longForm === 'sequential') return transcribeSequential(parts, source, options, hooks);
+      const [transcript] = await transcribeChunked(parts, [source], options, {
         signal: hooks.signal,
         onProgress: (_, progress) => hooks.onProgress?.(progress),
         onSegment: (_, segment) => hooks.onSegment?.(segment),
@@ -89,11 +92,12 @@ export async function loadModel(dir: string, options: Partial<LoadOptions> = {})
     },
     transcribeMany: async (inputs, runOptions, hooks = {}) => {
       const options = resolveRunOptions(runOptions);
-      if (options.longForm === 'chunked') return transcribeChunked(parts, inputs, options, hooks);
+      const sources = inputs.map(sourceOf);
+      if (options.longForm === 'chunked') return transcribeChunked(parts, sources, options, hooks);
       const transcripts: Transcript[] = [];
-      for (const [input, samples] of inputs.entries()) {
+      for (const [input, source] of sources.entries()) {
         transcripts.push(
-          await transcribeSamples(parts, samples, options, {
+          await transcribeSequential(parts, source, options, {
             signal: hooks.signal,
             onProgress: (progress) => hooks.onProgress?.(input, progress),
             onSegment: (segment) => hooks.onSegment?.(input, segment),
@@ -113,4 +117,8 @@ export async function loadModel(dir: string, options: Partial<LoadOptions> = {})
     timings: () => runtime.timings(),
     dispose: () => runtime.release(),
   };
+}
+
+function sourceOf(audio: AudioInput): AudioSource {
+  return isAudioSource(audio) ? audio : samplesSource(audio);
 }

@@ -5,11 +5,12 @@
  *
  * Long files: the clamp depends on the maximum over everything that was transformed at once, so the
  * sequential long-form algorithm (which transforms the whole file plus 30 s of zeros) cannot be reproduced
- * window by window without that maximum. `WholePaddedMel` therefore works in two passes: `maxLog10()` runs the
- * STFT over the whole padded signal once, keeping only the running maximum (no mel matrix in memory), and
- * `frames()` then computes any range of frames on demand and clamps with that global maximum. The result is
- * identical to slicing `logMelWholePadded` (the same per-frame arithmetic), at twice the STFT work: the max
- * pass costs about 3 s per hour of audio on one core.
+ * window by window without that maximum. It is therefore computed in two passes over the audio, neither of
+ * which holds the whole file: `Log10MaxPass` runs the STFT over the audio as it streams by, keeping only
+ * the running maximum and the few hundred samples the next frame needs, and `WholePaddedMel.frames()` then
+ * computes any range of frames from the samples around it and clamps with that global maximum. The result
+ * is identical to slicing `logMelWholePadded` (the same per-frame arithmetic), at twice the STFT work: the
+ * max pass costs about 3 s per hour of audio on one core.
  */
 
 import { RealPowerSpectrum } from './fft';
@@ -116,37 +117,49 @@ export function melFrameCount(lengthSamples: number): number {
 }
 
 /**
+ * Part of a signal: `samples` holds samples from `firstSample` on; the audio ends at `audioEndSample` (zeros
+ * after it, up to the signal's length) and the signal is transformed as if it were `lengthSamples` long.
+ */
+export interface SignalSpan {
+  readonly samples: Float32Array;
+  readonly firstSample: number;
+  readonly audioEndSample: number;
+  readonly lengthSamples: number;
+}
+
+/**
  * Log10 mel energies (before clamping and scaling) of frames [startFrame, startFrame + nFrames) of the
- * signal `samples` seen as exactly `lengthSamples` long (zeros past its end, cut off beyond the length), with
- * torch's centred reflect padding at both ends. Writes them row-major [nMels][nFrames] into `out` (unless
- * it is null: the max-only pass) and returns their maximum.
+ * signal, with torch's centred reflect padding at both ends. The span must hold every sample those frames
+ * read below the audio's end. Writes them row-major [nMels][nFrames] into `out` (unless it is null: the
+ * max-only pass) and returns their maximum.
  */
 function log10MelFrames(
-  samples: Float32Array,
-  lengthSamples: number,
+  signal: SignalSpan,
   nMels: MelBinCount,
   startFrame: number,
   nFrames: number,
   out: Float32Array | null,
 ): number {
+  const { samples, firstSample, lengthSamples } = signal;
   const bank = sparseFilterBank(nMels);
   const spectrum = new RealPowerSpectrum(N_FFT);
   const frame = new Float64Array(N_FFT);
   const power = new Float64Array(N_BINS);
-  const stored = Math.min(samples.length, lengthSamples);
+  const stored = Math.min(signal.audioEndSample, lengthSamples);
   const half = N_FFT / 2;
   let maximum = -Infinity;
   for (let f = 0; f < nFrames; f++) {
     const start = (startFrame + f) * HOP_LENGTH - half;
     if (start >= 0 && start + N_FFT <= stored) {
-      for (let n = 0; n < N_FFT; n++) frame[n] = samples[start + n]! * HANN[n]!;
+      const at = start - firstSample;
+      for (let n = 0; n < N_FFT; n++) frame[n] = samples[at + n]! * HANN[n]!;
     } else {
       for (let n = 0; n < N_FFT; n++) {
         let i = start + n;
         // Reflect (without repeating the edge sample) at both ends of the padded signal.
         if (i < 0) i = -i;
         else if (i >= lengthSamples) i = 2 * (lengthSamples - 1) - i;
-        frame[n] = i < stored ? samples[i]! * HANN[n]! : 0;
+        frame[n] = i < stored ? samples[i - firstSample]! * HANN[n]! : 0;
       }
     }
     spectrum.compute(frame, power);
@@ -172,7 +185,8 @@ function clampAndScale(data: Float32Array, maxLog10: number): void {
 function logMelOfPadded(samples: Float32Array, lengthSamples: number, nMels: MelBinCount): LogMel {
   const nFrames = melFrameCount(lengthSamples);
   const data = new Float32Array(nMels * nFrames);
-  const maximum = log10MelFrames(samples, lengthSamples, nMels, 0, nFrames, data);
+  const span = { samples, firstSample: 0, audioEndSample: samples.length, lengthSamples };
+  const maximum = log10MelFrames(span, nMels, 0, nFrames, data);
   clampAndScale(data, maximum);
   return { data, nMels, nFrames };
 }
@@ -188,45 +202,115 @@ export function logMelWholePadded(samples: Float32Array, nMels: MelBinCount): Lo
 }
 
 /**
- * The whole-padded spectrogram of a long file, computed a range of frames at a time (see the file comment).
- * Frame f covers samples around f·160; `totalFrames` frames exist, as in `logMelWholePadded`.
+ * The first pass over audio of unknown length, fed in blocks of any size: the maximum log10 mel energy over
+ * every frame of `logMelWholePadded`'s signal and the audio's length, holding only the samples from the
+ * first frame not yet computed on.
+ */
+export class Log10MaxPass {
+  private carry = new Float32Array(0);
+  private carryStart = 0;
+  private receivedSamples = 0;
+  private nextFrame = 0;
+  private maximum = -Infinity;
+
+  constructor(readonly nMels: MelBinCount) {}
+
+  push(block: Float32Array): void {
+    const samples = new Float32Array(this.carry.length + block.length);
+    samples.set(this.carry);
+    samples.set(block, this.carry.length);
+    this.receivedSamples += block.length;
+    // Frame f reads up to sample f·160 + 199, and the first frames up to sample 200 by reflection; later
+    // samples are not known yet, so the audio's end (and so the length) is not either.
+    const halfWindow = N_FFT / 2;
+    const readyFrames =
+      this.receivedSamples > halfWindow
+        ? Math.floor((this.receivedSamples - halfWindow - 1) / HOP_LENGTH) + 1
+        : 0;
+    if (readyFrames > this.nextFrame) {
+      const span = {
+        samples,
+        firstSample: this.carryStart,
+        audioEndSample: this.receivedSamples,
+        lengthSamples: Infinity,
+      };
+      const maximum = log10MelFrames(span, this.nMels, this.nextFrame, readyFrames - this.nextFrame, null);
+      this.maximum = Math.max(this.maximum, maximum);
+      this.nextFrame = readyFrames;
+    }
+    const keepFrom = Math.max(0, this.nextFrame * HOP_LENGTH - halfWindow);
+    this.carry = samples.slice(keepFrom - this.carryStart);
+    this.carryStart = keepFrom;
+  }
+
+  /** After the last block: the frames over the audio's end and the 30 s of zeros after it. */
+  finish(): WholePaddedMel {
+    const lengthSamples = this.receivedSamples + WINDOW_SAMPLES;
+    const span = {
+      samples: this.carry,
+      firstSample: this.carryStart,
+      audioEndSample: this.receivedSamples,
+      lengthSamples,
+    };
+    const totalFrames = melFrameCount(lengthSamples);
+    const maximum = log10MelFrames(span, this.nMels, this.nextFrame, totalFrames - this.nextFrame, null);
+    return new WholePaddedMel(this.receivedSamples, Math.max(this.maximum, maximum), this.nMels);
+  }
+}
+
+/**
+ * The whole-padded spectrogram of a long file, computed a range of frames at a time from the samples around
+ * them (see the file comment). Frame f covers samples around f·160; `totalFrames` frames exist, as in
+ * `logMelWholePadded`.
  */
 export class WholePaddedMel {
   readonly totalFrames: number;
   private readonly lengthSamples: number;
-  private globalMaxLog10: number | undefined;
 
   constructor(
-    private readonly samples: Float32Array,
+    readonly audioSamples: number,
+    /** The maximum log10 mel energy over every frame (Log10MaxPass). */
+    readonly maxLog10: number,
     readonly nMels: MelBinCount,
   ) {
-    this.lengthSamples = samples.length + WINDOW_SAMPLES;
+    this.lengthSamples = audioSamples + WINDOW_SAMPLES;
     this.totalFrames = melFrameCount(this.lengthSamples);
   }
 
-  /** The maximum log10 mel energy over every frame: the first pass, run once and cached. */
-  maxLog10(): number {
-    this.globalMaxLog10 ??= log10MelFrames(
-      this.samples,
-      this.lengthSamples,
-      this.nMels,
-      0,
-      this.totalFrames,
-      null,
-    );
-    return this.globalMaxLog10;
+  /** Samples [first, end) that frames [startFrame, startFrame + nFrames) read, within the audio. */
+  sampleRange(startFrame: number, nFrames: number): { first: number; end: number } {
+    const half = N_FFT / 2;
+    const first = Math.min(this.audioSamples, Math.max(0, startFrame * HOP_LENGTH - half));
+    // Frame 0 reads sample 200 too, by reflection at the start.
+    const end = Math.max((startFrame + nFrames - 1) * HOP_LENGTH + half, startFrame === 0 ? half + 1 : 0);
+    return { first, end: Math.min(this.audioSamples, end) };
   }
 
-  /** Frames [startFrame, startFrame + nFrames), zero-padded (as Whisper's pad_or_trim of the mel) past the end. */
-  frames(startFrame: number, nFrames: number): LogMel {
+  /**
+   * Frames [startFrame, startFrame + nFrames), zero-padded (as Whisper's pad_or_trim of the mel) past the
+   * end. `samples` holds the audio from `firstSample` on, covering `sampleRange(startFrame, nFrames)`.
+   */
+  frames(samples: Float32Array, firstSample: number, startFrame: number, nFrames: number): LogMel {
     if (!Number.isInteger(startFrame) || !Number.isInteger(nFrames) || startFrame < 0 || nFrames < 0) {
       throw new RangeError(`invalid mel frame range ${startFrame} + ${nFrames}`);
     }
     const available = Math.max(0, Math.min(nFrames, this.totalFrames - startFrame));
-    const maximum = this.maxLog10();
+    const needed = this.sampleRange(startFrame, available);
+    if (firstSample > needed.first || firstSample + samples.length < needed.end) {
+      throw new RangeError(
+        `mel frames ${startFrame} + ${available} need samples ${needed.first}-${needed.end}, ` +
+          `not ${firstSample}-${firstSample + samples.length}`,
+      );
+    }
+    const span = {
+      samples,
+      firstSample,
+      audioEndSample: this.audioSamples,
+      lengthSamples: this.lengthSamples,
+    };
     const computed = new Float32Array(this.nMels * available);
-    log10MelFrames(this.samples, this.lengthSamples, this.nMels, startFrame, available, computed);
-    clampAndScale(computed, maximum);
+    log10MelFrames(span, this.nMels, startFrame, available, computed);
+    clampAndScale(computed, this.maxLog10);
     if (available === nFrames) return { data: computed, nMels: this.nMels, nFrames };
     const data = new Float32Array(this.nMels * nFrames);
     for (let m = 0; m < this.nMels; m++) {

@@ -41,15 +41,19 @@ export function selectChannel(
   return mono;
 }
 
-/** NaN or infinite samples (possible only in float files) would poison every later step silently. */
-export function assertFinite(audio: DecodedAudio, name: string): void {
+/**
+ * NaN or infinite samples (possible only in float files) would poison every later step silently.
+ * `firstSample`: where the audio starts in its file, when it is one slice of it.
+ */
+export function assertFinite(audio: DecodedAudio, name: string, firstSample = 0): void {
   for (const [index, channel] of audio.channels.entries()) {
     for (let i = 0; i < channel.length; i++) {
       if (!Number.isFinite(channel[i]!)) {
-        const seconds = (i / audio.sampleRateHz).toFixed(3);
+        const sample = firstSample + i;
+        const seconds = (sample / audio.sampleRateHz).toFixed(3);
         throw new SttError(
           'input',
-          `${name}: sample ${i} of channel ${index} (at ${seconds} s) is ${channel[i]}`,
+          `${name}: sample ${sample} of channel ${index} (at ${seconds} s) is ${channel[i]}`,
         );
       }
     }

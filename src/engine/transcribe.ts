@@ -13,7 +13,15 @@ import {
 import { SttError } from './errors';
 import { detectLanguage } from './languageDetection';
 import { buildLogitFilters, suppressedTokens } from './logitFilters';
-import { HOP_LENGTH, SAMPLE_RATE_HZ, WholePaddedMel, WINDOW_FRAMES, type LogMel } from './mel';
+import { SampleWindow, type AudioSource } from './audioSource';
+import {
+  HOP_LENGTH,
+  Log10MaxPass,
+  SAMPLE_RATE_HZ,
+  WINDOW_FRAMES,
+  type LogMel,
+  type WholePaddedMel,
+} from './mel';
 import type { RunOptions } from './options';
 import type { AudioFeatures, WhisperRuntime } from './runtime';
 import { SeededRandom, sampleAtTemperature } from './sampling';
@@ -25,6 +33,9 @@ import type { WhisperTokenizer } from './tokenizer';
  * at a time), then a seek loop over the clip ranges that decodes a 30 s window at a time — retrying it at the
  * next temperature while the result looks wrong — cuts it into segments at timestamp pairs and moves on to
  * the last timestamp (or the window's end).
+ *
+ * The audio is read twice and never held whole: a first pass for its length and the log-mel maximum (see
+ * mel.ts), then a forward read that keeps only the samples of the current window.
  */
 
 export interface TranscribeProgress {
@@ -56,18 +67,57 @@ export interface WindowResult extends DecodedSequence {
 const minimumDurationSec = 0.1;
 const framesPerSecond = SAMPLE_RATE_HZ / HOP_LENGTH;
 
-export async function transcribeSamples(
+export async function transcribeSequential(
   parts: EngineParts,
-  samples: Float32Array,
+  source: AudioSource,
   options: RunOptions,
   hooks: TranscribeHooks = {},
 ): Promise<Transcript> {
-  checkSamples(samples);
+  const audio = checkedSource(source);
+  const mel = await measureWholePadded(audio, parts.runtime.dims.nMels, hooks.signal);
+  const samples = new SampleWindow(audio, hooks.signal);
+  try {
+    return await transcribeWindows(parts, mel, samples, options, hooks);
+  } finally {
+    await samples.close();
+  }
+}
+
+/** The first pass: the audio's length and log-mel maximum, checked as OpenAI's minimum length requires. */
+async function measureWholePadded(
+  source: AudioSource,
+  nMels: WholePaddedMel['nMels'],
+  signal: AbortSignal | undefined,
+): Promise<WholePaddedMel> {
+  const pass = new Log10MaxPass(nMels);
+  for await (const block of source.read(signal)) {
+    throwIfAborted(signal);
+    pass.push(block);
+  }
+  const mel = pass.finish();
+  checkAudioLength(mel.audioSamples);
+  return mel;
+}
+
+async function transcribeWindows(
+  parts: EngineParts,
+  mel: WholePaddedMel,
+  samples: SampleWindow,
+  options: RunOptions,
+  hooks: TranscribeHooks,
+): Promise<Transcript> {
   const { runtime, tokenizer } = parts;
   const { dims } = runtime;
-  const mel = new WholePaddedMel(samples, dims.nMels);
   const contentFrames = mel.totalFrames - WINDOW_FRAMES;
-  const totalSec = samples.length / SAMPLE_RATE_HZ;
+  const totalSec = mel.audioSamples / SAMPLE_RATE_HZ;
+  // Frames [seek, seek + size) zero-padded to one window, from the samples around them; those before the
+  // window are forgotten (seek only moves forward, except for clip ranges out of order).
+  const windowOf = async (seek: number, size: number): Promise<Float32Array> => {
+    const { first, end } = mel.sampleRange(seek, size);
+    samples.release(first);
+    await samples.fill(end);
+    return melWindow(mel.frames(samples.view(first, end), first, seek, size), 0, size);
+  };
   // Mel frames per encoder position, and so per timestamp token (2), and seconds per timestamp token (0.02).
   const inputStride = WINDOW_FRAMES / dims.nAudioCtx;
   const timePrecisionSec = (inputStride * HOP_LENGTH) / SAMPLE_RATE_HZ;
@@ -75,7 +125,7 @@ export async function transcribeSamples(
   // OpenAI detects on the first 3000 frames of the whole-padded mel: the padding's silence included, not zeros.
   const { language, languageProbability } = await chooseLanguage(
     parts,
-    () => windowOf(mel, 0, WINDOW_FRAMES),
+    () => windowOf(0, WINDOW_FRAMES),
     options,
     hooks.signal,
   );
@@ -98,7 +148,7 @@ export async function transcribeSamples(
       throwIfAborted(hooks.signal);
       const timeOffsetSec = (seek * HOP_LENGTH) / SAMPLE_RATE_HZ;
       const segmentSize = Math.min(WINDOW_FRAMES, contentFrames - seek, clipEnd - seek);
-      const features = await runtime.encode(windowOf(mel, seek, segmentSize), 1);
+      const features = await runtime.encode(await windowOf(seek, segmentSize), 1);
       const result = await decoder.decode(features, allTokens.slice(promptResetSince), hooks.signal);
       const previousSeek = seek;
       if (isSilence(result, options)) {
@@ -242,28 +292,43 @@ export function seekClips(clipTimestamps: readonly number[], contentFrames: numb
   return clips;
 }
 
-export function checkSamples(samples: Float32Array): void {
-  if (samples.length === 0) throw new SttError('input', 'the audio is empty');
-  const durationSec = samples.length / SAMPLE_RATE_HZ;
+export function checkAudioLength(totalSamples: number): void {
+  if (totalSamples === 0) throw new SttError('input', 'the audio is empty');
+  const durationSec = totalSamples / SAMPLE_RATE_HZ;
   if (durationSec < minimumDurationSec) {
     throw new SttError(
       'input',
       `the audio is ${durationSec.toFixed(3)} s long; at least ${minimumDurationSec} s is needed`,
     );
   }
-  const bad = samples.findIndex((sample) => !Number.isFinite(sample));
-  if (bad !== -1) {
-    throw new SttError(
-      'input',
-      `the audio has an invalid sample (${samples[bad]}) at ${(bad / SAMPLE_RATE_HZ).toFixed(3)} s`,
-    );
-  }
+}
+
+/** The source with every block checked as it is read: a NaN or infinity would poison every later step. */
+export function checkedSource(source: AudioSource): AudioSource {
+  return {
+    probedDurationSec: source.probedDurationSec,
+    async *read(signal) {
+      let firstSample = 0;
+      for await (const block of source.read(signal)) {
+        const bad = block.findIndex((sample) => !Number.isFinite(sample));
+        if (bad !== -1) {
+          const atSec = (firstSample + bad) / SAMPLE_RATE_HZ;
+          throw new SttError(
+            'input',
+            `the audio has an invalid sample (${block[bad]}) at ${atSec.toFixed(3)} s`,
+          );
+        }
+        firstSample += block.length;
+        yield block;
+      }
+    },
+  };
 }
 
 /** The given language, or the one detected on `firstWindow` (a log-mel window) when it is `auto`. */
 export async function chooseLanguage(
   parts: EngineParts,
-  firstWindow: () => Float32Array,
+  firstWindow: () => Float32Array | Promise<Float32Array>,
   options: RunOptions,
   signal: AbortSignal | undefined,
 ): Promise<{ language: string; languageProbability: number }> {
@@ -282,7 +347,7 @@ export async function chooseLanguage(
     return { language: options.language, languageProbability: 1 };
   }
   throwIfAborted(signal);
-  const features = await runtime.encode(firstWindow(), 1);
+  const features = await runtime.encode(await firstWindow(), 1);
   const [detection] = await detectLanguage(runtime, features, tokenizer);
   return { language: detection!.language, languageProbability: detection!.probability };
 }
@@ -378,11 +443,6 @@ export function melWindow(mel: LogMel, seek: number, size: number): Float32Array
     window.set(mel.data.subarray(from, from + size), bin * WINDOW_FRAMES);
   }
   return window;
-}
-
-/** The same from a whole-padded mel computed on demand: only the window's frames are ever held. */
-function windowOf(mel: WholePaddedMel, seek: number, size: number): Float32Array {
-  return melWindow(mel.frames(seek, size), 0, size);
 }
 
 export interface SegmentPiece {

@@ -35,7 +35,7 @@ const SUBFORMAT_GUID_TAIL = [
   0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71,
 ];
 
-interface WavFormat {
+export interface WavFormat {
   formatCode: number;
   channelCount: number;
   sampleRateHz: number;
@@ -51,39 +51,60 @@ function ascii(bytes: Uint8Array, offset: number, length: number): string {
   return String.fromCharCode(...bytes.subarray(offset, offset + length));
 }
 
-export function decodeWav(bytes: Uint8Array, name: string): DecodedAudio {
+/** Where a WAV file's samples are and how they are stored. */
+export interface WavLayout {
+  readonly format: WavFormat;
+  /** Byte offset and length of the samples in the file. */
+  readonly dataStart: number;
+  readonly dataBytes: number;
+}
+
+/**
+ * The chunk walk: `bytes` are the first bytes of a file of `fileBytes` (or all of it). Undefined when the
+ * fmt or data chunk lies beyond `bytes` (a fmt chunk after the samples): the whole file is needed.
+ */
+export function readWavLayout(bytes: Uint8Array, fileBytes: number, name: string): WavLayout | undefined {
   const fail = (problem: string): never => {
     throw new SttError('input', `${name}: ${problem}`);
   };
   if (!isWav(bytes)) fail('not a RIFF/WAVE file');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let format: WavFormat | undefined;
-  let data: Uint8Array | undefined;
+  let data: { start: number; bytes: number } | undefined;
   let offset = 12;
   while (offset + 8 <= bytes.length && !(format && data)) {
     const id = ascii(bytes, offset, 4);
     const declaredBytes = view.getUint32(offset + 4, true);
     const bodyStart = offset + 8;
-    const available = bytes.length - bodyStart;
+    const available = fileBytes - bodyStart;
     if (id === 'data') {
       const toEnd = declaredBytes === 0 || declaredBytes === 0xffffffff;
       if (!toEnd && declaredBytes > available) {
         fail(`truncated: the data chunk declares ${declaredBytes} bytes but only ${available} are present`);
       }
-      data = bytes.subarray(bodyStart, bodyStart + (toEnd ? available : declaredBytes));
+      data = { start: bodyStart, bytes: toEnd ? available : declaredBytes };
       if (toEnd) break;
     } else if (id === 'fmt ') {
       if (declaredBytes < 16 || declaredBytes > available) fail('the fmt chunk is truncated');
+      if (bodyStart + declaredBytes > bytes.length) return undefined;
       format = parseFormat(view, bodyStart, declaredBytes, fail);
     }
     offset = nextChunk(bytes, bodyStart + declaredBytes, declaredBytes);
   }
+  if (!(format && data) && bytes.length < fileBytes) return undefined;
   if (!format) return fail('no fmt chunk (truncated or not audio)');
   if (!data) return fail('no data chunk (truncated or not audio)');
+  const frameCount = Math.floor(data.bytes / format.blockAlignBytes);
+  if (frameCount === 0 && data.bytes > 0) fail('the data chunk is shorter than one sample frame');
+  return { format, dataStart: data.start, dataBytes: data.bytes };
+}
+
+export function decodeWav(bytes: Uint8Array, name: string): DecodedAudio {
+  const { format, dataStart, dataBytes } = readWavLayout(bytes, bytes.length, name)!;
   return {
-    channels: decodeSamples(view, data, format, fail),
+    channels: decodeWavFrames(bytes.subarray(dataStart, dataStart + dataBytes), format),
     sampleRateHz: format.sampleRateHz,
-    codec: codecName(format),
+    codec: wavCodecName(format),
   };
 }
 
@@ -144,28 +165,23 @@ function formatGuid(guid: Uint8Array): string {
   return Array.from(guid, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
-function codecName(format: WavFormat): string {
+export function wavCodecName(format: WavFormat): string {
   const containerBits = (format.blockAlignBytes / format.channelCount) * 8;
   if (format.formatCode === FORMAT_IEEE_FLOAT) return `wav/pcm_f${containerBits}`;
   return containerBits === 8 ? 'wav/pcm_u8' : `wav/pcm_s${format.bitsPerSample}`;
 }
 
-function decodeSamples(
-  view: DataView,
-  data: Uint8Array,
-  format: WavFormat,
-  fail: (problem: string) => never,
-): Float32Array[] {
+/** Whole sample frames of `data` (a trailing partial frame is dropped), one array per channel. */
+export function decodeWavFrames(data: Uint8Array, format: WavFormat): Float32Array[] {
   const { channelCount, blockAlignBytes, formatCode } = format;
   const frameCount = Math.floor(data.length / blockAlignBytes);
-  if (frameCount === 0 && data.length > 0) fail('the data chunk is shorter than one sample frame');
   const bytesPerSample = blockAlignBytes / channelCount;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const read = sampleReader(view, formatCode, bytesPerSample);
   const channels = Array.from({ length: channelCount }, () => new Float32Array(frameCount));
-  const dataStart = data.byteOffset - view.byteOffset;
   for (let c = 0; c < channelCount; c++) {
     const channel = channels[c]!;
-    let at = dataStart + c * bytesPerSample;
+    let at = c * bytesPerSample;
     for (let i = 0; i < frameCount; i++, at += blockAlignBytes) channel[i] = read(at);
   }
   return channels;

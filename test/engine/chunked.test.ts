@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadAudioFile } from '../../src/engine/audio';
-import { audioChunks, longestCommonSequenceMerge } from '../../src/engine/chunked';
+import { SampleWindow, samplesSource } from '../../src/engine/audioSource';
+import { audioChunks, longestCommonSequenceMerge, type AudioChunk } from '../../src/engine/chunked';
 import {
   isSttError,
   loadModel,
@@ -75,12 +76,18 @@ test('longest-common-sequence merge: overlaps joined at their middle, unmatched 
   );
 });
 
-test('chunks advance by chunk - 2 × stride, the first without left and the last without right overlap', () => {
-  const samples = new Float32Array(100 * 16000);
-  const chunks = [...audioChunks(samples, 30, 5)];
+test('chunks advance by chunk - 2 × stride, the first without left and the last without right overlap', async () => {
+  // Each sample holds its own index, so a chunk shows where it was cut from.
+  const samples = Float32Array.from({ length: 100 * 16000 }, (_, i) => i);
+  const chunks: AudioChunk[] = [];
+  const window = new SampleWindow(samplesSource(samples));
+  for await (const chunk of audioChunks(window, 30, 5)) chunks.push(chunk);
+  for (const { samples: chunk, endSample } of chunks) {
+    assert.deepEqual(chunk, samples.subarray(endSample - chunk.length, endSample));
+  }
   assert.deepEqual(
     chunks.map(({ samples: chunk, endSample, strideSec, isLast }) => [
-      chunk.byteOffset / 4 / 16000,
+      chunk[0]! / 16000,
       endSample / 16000,
       strideSec,
       isLast,

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ComplexFft, RealPowerSpectrum } from '../../src/engine/fft';
 import {
+  Log10MaxPass,
   logMelWholePadded,
   logMelWindow,
   melFilterBank,
-  WholePaddedMel,
   type LogMel,
 } from '../../src/engine/mel';
 
@@ -65,19 +65,31 @@ function frameSlice(mel: LogMel, start: number, count: number): Float32Array {
   return out;
 }
 
-test('WholePaddedMel frames equal slices of the whole-padded mel (global clamp), zero past the end', () => {
+test('streamed whole-padded mel: frames from the samples around them equal slices of the whole-padded mel', () => {
   const whole = logMelWholePadded(jfk, 128);
-  const streamed = new WholePaddedMel(jfk, 128);
+  // Blocks of awkward sizes: shorter than a frame, not multiples of the hop, one larger than the rest.
+  const pass = new Log10MaxPass(128);
+  const sizes = [7, 150, 233, 160, 4001, 100000];
+  for (let at = 0, i = 0; at < jfk.length; at += sizes[i % sizes.length]!, i++) {
+    pass.push(jfk.subarray(at, at + sizes[i % sizes.length]!));
+  }
+  const streamed = pass.finish();
+  assert.equal(streamed.audioSamples, jfk.length);
   assert.equal(streamed.totalFrames, whole.nFrames);
   for (const [start, count] of [
     [0, 3000],
+    [1, 10],
     [1234, 3000],
     [4000, 500],
   ] as const) {
-    const frames = streamed.frames(start, count);
+    const { first, end } = streamed.sampleRange(start, count);
+    // Only the samples the frames read are handed over.
+    const frames = streamed.frames(jfk.slice(first, end), first, start, count);
     assert.deepEqual([frames.nMels, frames.nFrames], [128, count]);
     assert.deepEqual(frames.data, frameSlice(whole, start, count), `frames ${start}+${count}`);
   }
+  const { first, end } = streamed.sampleRange(1234, 3000);
+  assert.throws(() => streamed.frames(jfk.slice(first + 1, end), first + 1, 1234, 3000), /need samples/);
 });
 
 function naiveDft(re: Float64Array, im: Float64Array): [Float64Array, Float64Array] {
