@@ -15,12 +15,13 @@ import { convertCheckpoint } from '../convert/convert';
 import { isSttError, SttError } from '../engine/errors';
 import {
   loadModel,
+  type AudioInput,
   type EngineLogger,
   type RunOptions,
   type Transcript,
   type WhisperModel,
 } from '../engine/index';
-import { loadMedia } from '../engine/media';
+import { openMedia } from '../engine/media';
 import {
   cancelRequest,
   convertCheckpointRequest,
@@ -107,14 +108,10 @@ class EngineService {
     connection.onRequest(transcribeFileRequest, ({ jobId, path, run, media }) => {
       this.fileJobs.add(jobId);
       return answering(() =>
-        this.runJob(jobId, run, async (signal) => {
-          const audio = await loadMedia(path, {
-            channel: media.channel,
-            ffmpegPath: media.ffmpegPath || undefined,
-            signal,
-          });
-          return audio.samples;
-        }),
+        // Streamed from the file as the engine reads it: a long recording is never held in memory whole.
+        this.runJob(jobId, run, (signal) =>
+          openMedia(path, { channel: media.channel, ffmpegPath: media.ffmpegPath || undefined, signal }),
+        ),
       );
     });
     connection.onRequest(transcribePcmRequest, ({ jobId, samplesBase64, run, whenBusy }) =>
@@ -194,7 +191,7 @@ class EngineService {
   private async runJob(
     jobId: string,
     run: Partial<RunOptions>,
-    samplesOf: (signal: AbortSignal) => Promise<Float32Array>,
+    audioOf: (signal: AbortSignal) => Promise<AudioInput>,
   ): Promise<Transcript> {
     if (this.jobs.has(jobId)) throw new SttError('usage', `job ${jobId} is already running`);
     const controller = new AbortController();
@@ -209,8 +206,8 @@ class EngineService {
         clearTimeout(this.idleTimer);
         const notifyProgress = progressSender(this.connection, jobId);
         notifyProgress(0);
-        const samples = await samplesOf(signal);
-        return loaded.model.transcribe(samples, run, {
+        const audio = await audioOf(signal);
+        return loaded.model.transcribe(audio, run, {
           signal,
           onProgress: ({ processedSec, totalSec }) =>
             notifyProgress(totalSec > 0 ? Math.min(1, processedSec / totalSec) : 1),
