@@ -202,8 +202,16 @@ const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 /**
  * Starts code-server on 127.0.0.1 and a free port, without auth, logging to `logFile`. It runs in its own
  * process group, so `stop()` ends the server and everything it spawned (extension host, engine host) by pid.
+ * `env`: variables added to this process's environment for the server and all it spawns (a test's PATH).
  */
-export async function startCodeServer({ entry, userDataDir, extensionsDir, logFile, timeoutMs = 60_000 }) {
+export async function startCodeServer({
+  entry,
+  userDataDir,
+  extensionsDir,
+  logFile,
+  env = {},
+  timeoutMs = 60_000,
+}) {
   const port = await freePort();
   const log = createWriteStream(logFile);
   const child = spawn(
@@ -222,7 +230,7 @@ export async function startCodeServer({ entry, userDataDir, extensionsDir, logFi
       join(userDataDir, 'code-server.yaml'),
       ...serverArgs({ userDataDir, extensionsDir }),
     ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   child.stdout.pipe(log);
   child.stderr.pipe(log);

@@ -48,6 +48,7 @@ import {
   transcribeFromExplorer,
   useWorkbench,
 } from './workbench.mjs';
+import { dictationStep, fakeRecorderEnv } from './steps/dictation.mjs';
 import {
   addPanelFiles,
   editSavesAndUndoes,
@@ -184,7 +185,13 @@ try {
   await check(
     'setup: workbench opened in Chromium',
     async () => {
-      server = await startCodeServer({ entry, userDataDir, extensionsDir, logFile: serverLog });
+      server = await startCodeServer({
+        entry,
+        userDataDir,
+        extensionsDir,
+        logFile: serverLog,
+        env: fakeRecorderEnv(resultsDir),
+      });
       browser = await launchChromium();
       checks.page = page = await openWorkbench(browser, server.url, workspace);
       useWorkbench({ page, workspace });
@@ -435,9 +442,9 @@ try {
     hiddenTabKeepsItsPlace(panelStep),
   );
 
-  checks.skip(
-    '5. Dictation',
-    '- 5. Dictation with the fake recorder: skipped — dictation is not implemented yet (issue [8])',
+  await check(
+    '5. Dictation with the fake recorder: the utterance inserted equals the CLI on its audio; Escape cancels',
+    () => dictationStep({ page, workspace, resultsDir, userDataDir, modelDir }),
   );
 
   await check(
