@@ -241,10 +241,13 @@ export async function videoPlaysInStep({ page, resultsDir }) {
 
 /**
  * (c) The panel's tab hidden behind another editor (VS Code drops a hidden webview's page) and shown again: the
- * new page is at the same currentTime and segment. Then the window reloads: the panel reopens there too.
+ * new page is at the same currentTime and segment. Then the window reloads (Developer: Reload Window): the panel
+ * reopens paused on that segment, at the place VS Code last saved (see below), not at the start.
  */
-export async function hiddenTabKeepsItsPlace({ page, resultsDir }) {
+export async function hiddenTabKeepsItsPlace({ page, workspace, resultsDir }) {
   let frame = await openEditedTranscript(page);
+  const segmentStartSec = JSON.parse(readFileSync(join(workspace, `${EDITED_MEDIA}.transcript.json`), 'utf8'))
+    .segments[2].startSec;
   await frame.locator('li.segment').nth(2).locator('.time').click();
   await poll(
     'playback past 6 s',
@@ -288,13 +291,16 @@ export async function hiddenTabKeepsItsPlace({ page, resultsDir }) {
     .locator('.tabs-container .tab', { hasText: `${EDITED_MEDIA}.transcript.json` })
     .first();
   await panelTab.click();
-  const comesBack = async (what) => {
+  /** The panel again, paused between `fromSec` and where it was paused, on the same segment. */
+  const comesBack = async (what, fromSec) => {
     frame = await panelFrame(EDITED_MEDIA, { timeoutMs: 90_000 });
+    const toSec = before.audio.currentTime;
     return poll(
-      `${what}: the player back at ${before.audio.currentTime.toFixed(3)} s on segment ${rowBefore}`,
+      `${what}: the player back at ${fromSec === toSec ? '' : `${fromSec.toFixed(3)}…`}${toSec.toFixed(3)} s on segment ${rowBefore}`,
       async () => {
         const state = await players(frame);
-        return Math.abs(state.audio.currentTime - before.audio.currentTime) < 0.01 &&
+        return state.audio.currentTime > fromSec - 0.01 &&
+          state.audio.currentTime < toSec + 0.01 &&
           state.audio.paused &&
           (await current()) === rowBefore
           ? state
@@ -304,15 +310,19 @@ export async function hiddenTabKeepsItsPlace({ page, resultsDir }) {
       async () => `; players ${JSON.stringify(await players(frame))}, current row ${await current()}`,
     );
   };
-  const shown = await comesBack('shown again');
+  const shown = await comesBack('shown again', before.audio.currentTime);
   await screenshot(page, resultsDir, 'p-c2-shown-again');
-  await page.reload();
+  const reloadedPage = page.waitForEvent('load', { timeout: 60_000 });
+  await runCommand(page, 'Developer: Reload Window');
+  await reloadedPage;
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
   // The reloaded window may bring another of its restored tabs to the front (which one depends on when the
   // workbench last saved its layout): the panel's tab is picked again, as after hiding it.
   await panelTab.waitFor({ state: 'visible', timeout: 60_000 });
   await panelTab.click();
-  const reloaded = await comesBack('after a window reload');
+  // VS Code writes a webview's state to disk when it saves the workbench's, not at every setState: the window
+  // reopens where the panel was when that last happened, somewhere in what played before the pause.
+  const reloaded = await comesBack('after a window reload', segmentStartSec);
   await screenshot(page, resultsDir, 'p-c3-reloaded');
   console.log(
     `  paused at ${before.audio.currentTime.toFixed(3)} s (segment ${rowBefore}); shown again at ` +
