@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadAudioFile } from '../../src/engine/audio';
-import { SampleWindow, samplesSource } from '../../src/engine/audioSource';
+import { SampleWindow, samplesSource, type AudioSource } from '../../src/engine/audioSource';
 import { audioChunks, longestCommonSequenceMerge, type AudioChunk } from '../../src/engine/chunked';
 import {
   isSttError,
@@ -192,4 +192,26 @@ test('chunked options are validated in one place', () => {
   rejects({ timestampRules: 'whisperx' as RunOptions['timestampRules'] }, /timestampRules/);
   const defaults = resolveRunOptions({ longForm: 'chunked' });
   assert.deepEqual([defaults.chunkLengthSec, defaults.strideSec, defaults.batchSize], [30, undefined, 1]);
+});
+
+test('a source streamed in blocks of odd sizes gives what the array gives, both algorithms, clip ranges too', async () => {
+  let reads = 0;
+  const streamed: AudioSource = {
+    probedDurationSec: undefined,
+    async *read() {
+      reads++;
+      const sizes = [1, 159, 401, 4096, 77777];
+      for (let at = 0, i = 0; at < loop90.length; at += sizes[i++ % sizes.length]!) {
+        yield loop90.subarray(at, at + sizes[i % sizes.length]!);
+      }
+    },
+  };
+  const sequential: Partial<RunOptions> = { language: 'en', maxNewTokens, temperatures: [0] };
+  for (const options of [chunked, sequential, { ...sequential, clipTimestamps: [10, 30, 60, 80] }]) {
+    reads = 0;
+    assert.deepEqual(await model.transcribe(streamed, options), await model.transcribe(loop90, options));
+    // Chunked: the first 30 s for the language, then the chunks; sequential: the log-mel maximum, then the
+    // windows (skipping what the clip ranges leave out).
+    assert.equal(reads, 2);
+  }
 });
