@@ -1,5 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import * as vscode from 'vscode';
+import { SttError } from '../engine/errors';
 import { availableDtypes, type ModelDtype, type ModelPart } from '../engine/modelFolder';
 import { executionProviders, type ExecutionProvider } from '../engine/options';
 import type { LoadSettings, MediaSettings } from '../service/protocol';
@@ -64,13 +65,25 @@ export function readConfig(): SttConfig {
 export async function updateSettingWhereSet(key: string, value: unknown): Promise<void> {
   const settings = vscode.workspace.getConfiguration(configSection);
   const where = settings.inspect(key);
-  const target =
+  const [target, scope] =
     where?.workspaceFolderValue !== undefined
-      ? vscode.ConfigurationTarget.WorkspaceFolder
+      ? [vscode.ConfigurationTarget.WorkspaceFolder, 'folder']
       : where?.workspaceValue !== undefined
-        ? vscode.ConfigurationTarget.Workspace
-        : vscode.ConfigurationTarget.Global;
-  await settings.update(key, value, target);
+        ? [vscode.ConfigurationTarget.Workspace, 'workspace']
+        : [vscode.ConfigurationTarget.Global, 'user'];
+  try {
+    await settings.update(key, value, target);
+  } catch (error) {
+    // VS Code refuses to write into a settings file that does not parse or has unsaved changes.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new SttError(
+      'usage',
+      `could not save ${configSection}.${key} in the ${scope} settings: ${reason}`,
+      {
+        cause: error,
+      },
+    );
+  }
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {

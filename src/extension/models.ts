@@ -14,7 +14,7 @@ import {
 import { downloadModel, downloadTargetFor } from '../models/download';
 import type { InstalledModel } from '../models/store';
 import type { ModelInfo } from '../service/protocol';
-import { loadSettingsFor, readConfig, updateSettingWhereSet, type SttConfig } from './config';
+import { configSection, loadSettingsFor, readConfig, updateSettingWhereSet, type SttConfig } from './config';
 import { formatDuration, reportError } from './errors';
 import type { ExtensionState } from './state';
 
@@ -273,10 +273,17 @@ async function downloadWithProgress(
       );
       return undefined;
     }
-    reportError(state, error, `download of ${name}`);
+    // A hub that cannot be reached or refuses the repository is most often a wrong endpoint (or a mirror's).
+    const network = isSttError(error) && error.kind === 'network';
+    reportError(state, error, `download of ${name}`, network ? [hubEndpointAction] : []);
     return undefined;
   }
 }
+
+const hubEndpointAction = {
+  label: 'Hub Endpoint Setting',
+  run: () => vscode.commands.executeCommand('workbench.action.openSettings', `${configSection}.hub.endpoint`),
+};
 
 /** Manage Models: each installed model with its size on disk, and what can be done with it. */
 export async function manageModels(state: ExtensionState): Promise<void> {
@@ -423,11 +430,17 @@ export async function setHubToken(state: ExtensionState): Promise<void> {
   );
 }
 
-/** Says why the model cannot translate and offers the models that can. */
-export async function offerTranslatingModel(state: ExtensionState, info: ModelInfo): Promise<void> {
+/**
+ * Says why the model cannot translate and offers the models that can; resolves to the one then in use, if the
+ * user chose one.
+ */
+export async function offerTranslatingModel(
+  state: ExtensionState,
+  info: ModelInfo,
+): Promise<string | undefined> {
   const choice = await vscode.window.showWarningMessage(
     `Quantum STT: ${basename(info.dir)} cannot translate: ${info.cannotTranslateReason}. Pick a model that can (tiny … medium, large-v3).`,
     'Choose a Model That Translates',
   );
-  if (choice) await selectModel(state, true);
+  return choice && selectModel(state, true);
 }

@@ -125,8 +125,9 @@ async function transcribeOne(
     const info = await ensureModelLoaded(state, config);
     if (!info) return 'noModel';
     if (task === 'translate' && !info.canTranslate) {
-      void offerTranslatingModel(state, info);
-      return 'failed';
+      // With a model that translates picked, the job goes on with it, as after a first-run download.
+      const chosen = await offerTranslatingModel(state, info);
+      return chosen === undefined ? 'noModel' : transcribeOne(state, mediaPath, task, label);
     }
     const panel = LiveTranscriptPanel.open(state, mediaPath, { task, language: run.language ?? 'auto' });
     live = panel;
