@@ -290,8 +290,12 @@ export async function openWorkbench(browser, serverUrl, folder, { timeoutMs = 90
   return page;
 }
 
-/** Runs a command by its full title ("Category: Title") from the command palette, as a user would. */
-export async function runCommand(page, title, { timeoutMs = 30_000 } = {}) {
+/**
+ * Runs a command by its full title ("Category: Title") from the command palette, as a user would.
+ * `opensQuickInput`: the command shows a quick pick, input box or file dialog at once, in the same widget, so the
+ * palette is not waited on to close.
+ */
+export async function runCommand(page, title, { timeoutMs = 30_000, opensQuickInput = false } = {}) {
   const input = page.locator('.quick-input-widget input');
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   const deadline = Date.now() + timeoutMs;
@@ -312,7 +316,8 @@ export async function runCommand(page, title, { timeoutMs = 30_000 } = {}) {
   }
   // A click, not Enter: the first row can be a recently used or "similar" command.
   await row.click();
-  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: timeoutMs });
+  if (!opensQuickInput)
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: timeoutMs });
 }
 
 /** The text of every notification toast on screen, for failure messages. */

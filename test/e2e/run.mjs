@@ -26,7 +26,6 @@ import {
   openWorkbench,
   quietSettings,
   run,
-  runCommand,
   screenshot,
   startCodeServer,
   writeUserSettings,
@@ -46,9 +45,11 @@ import {
   segmentAt,
   parseSrt,
   transcribeFromExplorer,
+  setWorkspaceSettings,
   useWorkbench,
 } from './workbench.mjs';
 import { dictationStep, fakeRecorderEnv } from './steps/dictation.mjs';
+import { modelSteps } from './steps/models.mjs';
 import {
   addPanelFiles,
   editSavesAndUndoes,
@@ -553,25 +554,7 @@ try {
     '7. Translate File with a model that cannot translate: the warning and the offered alternative',
     async () => {
       await clearNotifications();
-      // The model is changed in the workspace's settings the way a user would, in the settings editor and saved
-      // (a file written behind VS Code's back depends on a file watcher, which a busy machine may not have).
-      await runCommand(page, 'Preferences: Open Workspace Settings (JSON)');
-      const editor = page.locator('.editor-instance .monaco-editor textarea').first();
-      await editor.waitFor({ state: 'attached', timeout: 30_000 });
-      await editor.focus();
-      await page.keyboard.press('Control+A');
-      // insertText, not typing: the editor would auto-close quotes and brackets.
-      await page.keyboard.insertText(JSON.stringify({ 'quantumStt.model': cannotTranslateDir }, null, 2));
-      await page.keyboard.press('Control+S');
-      const settingsFile = join(workspace, '.vscode', 'settings.json');
-      await poll(
-        'the workspace settings to be saved',
-        () =>
-          existsSync(settingsFile) && readFileSync(settingsFile, 'utf8').includes('whisper-large-v3-turbo')
-            ? true
-            : undefined,
-        15_000,
-      );
+      await setWorkspaceSettings({ 'quantumStt.model': cannotTranslateDir });
       await screenshot(page, resultsDir, '07-workspace-settings');
       const warning = page.locator('.notification-toast', { hasText: 'cannot translate' });
       const translating = page.locator('.notification-toast', { hasText: 'Translating jfk.wav' });
@@ -605,6 +588,8 @@ try {
       console.log(`  ${text.split('\n').find((line) => line.includes('cannot translate'))}`);
     },
   );
+
+  await modelSteps({ check, page, workspace, resultsDir, userDataDir, modelDir });
 } finally {
   await browser?.close().catch((error) => console.log(`closing Chromium failed: ${error.message}`));
   await server?.stop();

@@ -106,6 +106,49 @@ export async function clearNotifications() {
 }
 
 /**
+ * Replaces the workspace's settings the way a user would, in the settings editor, and saves them (a file written
+ * behind VS Code's back depends on a file watcher, which a busy machine may not have).
+ */
+export async function setWorkspaceSettings(settings) {
+  await runCommand(page, 'Preferences: Open Workspace Settings (JSON)');
+  const editor = page.locator('.editor-instance .monaco-editor textarea').first();
+  const lines = page.locator('.editor-instance .monaco-editor .view-lines').first();
+  await editor.waitFor({ state: 'attached', timeout: 30_000 });
+  const wanted = JSON.stringify(settings);
+  const holds = (text) => {
+    try {
+      return JSON.stringify(JSON.parse(noNbsp(text))) === wanted;
+    } catch {
+      return false;
+    }
+  };
+  // A new settings file gets its `{}` a moment after the editor opens: a Select All before that selects nothing.
+  // Replace until the editor shows exactly the settings.
+  await poll(
+    'the settings editor to hold the new settings',
+    async () => {
+      await editor.focus();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Delete');
+      // One line, inserted rather than typed: the editor re-indents inserted lines and auto-closes typed brackets
+      // and quotes, which turned a multi-line insert into text with an extra `}`.
+      await page.keyboard.insertText(wanted);
+      return holds(await lines.innerText()) ? true : undefined;
+    },
+    15_000,
+    async () => `; it shows ${JSON.stringify(await lines.innerText())}`,
+    { intervalMs: 500 },
+  );
+  await page.keyboard.press('Control+S');
+  const settingsFile = join(workspace, '.vscode', 'settings.json');
+  await poll(
+    'the workspace settings to be saved',
+    () => (existsSync(settingsFile) && holds(readFileSync(settingsFile, 'utf8')) ? true : undefined),
+    15_000,
+  );
+}
+
+/**
  * The webview frame of the transcript panel showing `mediaName`'s transcript, once it has segments. `live`: the
  * read-only panel of a job in progress instead of the custom editor of the written file.
  */
