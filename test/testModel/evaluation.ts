@@ -297,6 +297,8 @@ export async function compareWithTransformers(
         const transcript = await model.transcribe(samples, {
           language: clip.lang,
           temperatures: [0],
+          // transformers.js's generate never drops a window as silence.
+          noSpeechThreshold: null,
           timestamps: timestamps ? 'segment' : 'none',
           timestampRules: 'transformers',
         });
@@ -307,13 +309,16 @@ export async function compareWithTransformers(
           return_timestamps: timestamps,
           max_new_tokens: 224,
         })) as { tolist(): bigint[][] };
-        const tokens = output.tolist()[0]!.map(Number);
-        const text = tokens.filter((token) => token < tokenizer.special.eot);
+        // The output starts with the forced tokens and may end with <|endoftext|>; what lies between is
+        // decoded as the engine decodes (OpenAI's decode: timestamps dropped, other special tokens kept).
+        const forced = tokenizer.sotSequence(clip.lang, 'transcribe').length + (timestamps ? 0 : 1);
+        const sampled = output.tolist()[0]!.map(Number).slice(forced);
+        const end = sampled.indexOf(tokenizer.special.eot);
         comparisons.push({
           id: clip.id,
           timestamps,
           ours: textOf(transcript),
-          theirs: tokenizer.decode(text).trim(),
+          theirs: tokenizer.decode(end === -1 ? sampled : sampled.slice(0, end)).trim(),
         });
       }
     }

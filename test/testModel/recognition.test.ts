@@ -1,0 +1,132 @@
+import { strict as assert } from 'node:assert';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test as nodeTest, type TestFn } from 'node:test';
+import { loadModel, type WhisperModel } from '../../src/engine/index';
+import { testModel, testModelCheckpoint, testModelHeldout } from '../helpers/models';
+import {
+  compareWithTransformers,
+  corpusWer,
+  detectLanguages,
+  median,
+  readClips,
+  segmentCounts,
+  startErrors,
+  targets,
+  transcribeClips,
+  transcribeNonSpeech,
+  type Clip,
+  type TranscribedClip,
+} from './evaluation';
+
+/**
+ * Real recognition through the engine's public API, on the small Whisper trained on synthetic speech
+ * (tools/test-model, issue [11]) and its held-out clips (voices and sentences never trained on). The full
+ * evaluation, with every clip and per-clip detail, is `npm run eval:test-model`; this file checks the same
+ * figures on the short clips and one long-form clip per language, in about a minute.
+ */
+
+/**
+ * The issue's targets, asserted as they are. The first trained model (372 steps on a shared CPU, see
+ * tools/test-model/README.md) missed every one of them and was not committed; until a model that meets them is
+ * committed as test/fixtures/test-model/checkpoint, these tests are reported as skipped, with the reason.
+ */
+const limits = { ...targets };
+
+const notCommitted = existsSync(join(testModelCheckpoint, 'model.safetensors'))
+  ? false
+  : 'no test model committed yet (test/fixtures/test-model/checkpoint): see tools/test-model/README.md';
+const test = (name: string, fn: TestFn) => nodeTest(name, { skip: notCommitted }, fn);
+
+let model: WhisperModel | undefined;
+let clips: Clip[];
+let short: Clip[];
+
+before(async () => {
+  clips = readClips(testModelHeldout);
+  short = clips.filter((clip) => !clip.longForm);
+  if (notCommitted === false) model = await loadModel(await testModel(), { executionProviders: ['cpu'] });
+});
+after(() => model?.dispose());
+const loaded = (): WhisperModel => model ?? assert.fail('the test model did not load');
+
+let shortResults: Promise<TranscribedClip[]> | undefined;
+const transcribedShort = () => (shortResults ??= transcribeClips(loaded(), short));
+
+const describe = (results: readonly TranscribedClip[]) =>
+  results
+    .filter((r) => r.scored.errors > 0)
+    .map((r) => `${r.clip.id}: "${r.scored.hypothesis}" for "${r.scored.reference}"`)
+    .join('\n');
+
+test('short held-out clips: word error rate, language given', async () => {
+  const results = await transcribedShort();
+  assert.equal(results.length, 32);
+  const wer = corpusWer(results.map((r) => r.scored));
+  assert.ok(wer <= limits.shortWer, `WER ${wer.toFixed(3)} > ${limits.shortWer}:\n${describe(results)}`);
+});
+
+test('segments start where the speech starts', async () => {
+  const errors = startErrors(await transcribedShort()).map((s) => s.errorSec);
+  const medianSec = median(errors);
+  assert.ok(medianSec <= limits.medianStartErrorSec, `median start error ${medianSec.toFixed(3)} s`);
+});
+
+test('long-form clips (60-150 s, sequential): word error rate and segment starts', async () => {
+  const results = await transcribeClips(
+    loaded(),
+    clips.filter((clip) => clip.longForm),
+  );
+  assert.equal(results.length, 4);
+  for (const result of results) assert.ok(result.transcript.durationSec >= 60);
+  const wer = corpusWer(results.map((r) => r.scored));
+  assert.ok(wer <= limits.longWer, `WER ${wer.toFixed(3)} > ${limits.longWer}:\n${describe(results)}`);
+  for (const result of results) {
+    // Start errors are measured to the nearest segment: a transcript cut into many more segments than
+    // sentences would flatter them.
+    const counts = segmentCounts(result);
+    assert.ok(counts.transcript <= counts.reference * 1.25, `${result.clip.id}: ${JSON.stringify(counts)}`);
+  }
+  const medianSec = median(startErrors(results).map((s) => s.errorSec));
+  assert.ok(medianSec <= limits.medianStartErrorSec, `median start error ${medianSec.toFixed(3)} s`);
+});
+
+test('language id with no language given', async () => {
+  const results = await detectLanguages(loaded(), clips);
+  const wrong = results.filter((r) => r.detected !== r.expected);
+  const accuracy = 1 - wrong.length / results.length;
+  assert.ok(
+    accuracy >= limits.languageAccuracy,
+    `accuracy ${accuracy.toFixed(3)}: ${wrong.map((r) => `${r.id} → ${r.detected}`).join(', ')}`,
+  );
+});
+
+test('translation of the German, French and Spanish clips into English', async () => {
+  const results = await transcribeClips(
+    loaded(),
+    short.filter((clip) => clip.lang !== 'en'),
+    'translate',
+  );
+  assert.equal(results.length, 24);
+  const wer = corpusWer(results.map((r) => r.scored));
+  assert.ok(
+    wer <= limits.translationWer,
+    `WER ${wer.toFixed(3)} > ${limits.translationWer}:\n${describe(results)}`,
+  );
+});
+
+test('silence and noise give no text', async () => {
+  for (const result of await transcribeNonSpeech(loaded())) {
+    assert.equal(result.text, '', result.name);
+  }
+});
+
+test('transformers.js on the same converted model gives the same text (greedy)', async () => {
+  // Two clips per language keep the test short; the eval command compares all 32.
+  const sample = short.filter((clip) => /-0[05]$/.test(clip.id));
+  assert.equal(sample.length, 8);
+  for (const c of await compareWithTransformers(loaded(), sample)) {
+    assert.notEqual(c.ours, '', c.id);
+    assert.equal(c.ours, c.theirs, `${c.id}${c.timestamps ? ' with timestamps' : ''}`);
+  }
+});
