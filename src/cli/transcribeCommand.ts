@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { basename } from 'node:path';
 import type { ChannelSelection } from '../engine/audio';
+import type { AudioSource } from '../engine/audioSource';
 import { isSttError, SttError } from '../engine/errors';
 import {
   loadModel,
@@ -12,7 +13,7 @@ import {
   type Transcript,
   type TranscribeProgress,
 } from '../engine/index';
-import { collectMediaFiles, loadMedia } from '../engine/media';
+import { collectMediaFiles, openMedia } from '../engine/media';
 import { writeTranscriptFiles } from '../transcript/writeFiles';
 import { describeFailure } from './errors';
 
@@ -158,29 +159,30 @@ async function runTranscribe(paths: readonly string[], flags: TranscribeFlags): 
         process.stderr.write(`${describeFailure(error).message}\n`);
       }
     };
-    const load = (file: string) => loadMedia(file, { channel: flags.channel, ffmpegPath: flags.ffmpeg });
+    // Streamed, not decoded whole: a 2-hour file would otherwise hold 460 MB of samples.
+    const open = (file: string) => openMedia(file, { channel: flags.channel, ffmpegPath: flags.ffmpeg });
     if (flags.longForm === 'chunked' && mediaFiles.length > 1) {
-      // All files' chunks share batches: decode them in one run, after every file has loaded.
-      const loaded: { file: string; samples: Float32Array }[] = [];
+      // All files' chunks share batches: decode them in one run.
+      const opened: { file: string; source: AudioSource }[] = [];
       for (const file of mediaFiles) {
         await attempt(async () => {
-          loaded.push({ file, samples: (await load(file)).samples });
+          opened.push({ file, source: await open(file) });
         });
       }
-      const progress = loaded.map(({ file }) => progressReporter(basename(file)));
+      const progress = opened.map(({ file }) => progressReporter(basename(file)));
       const transcripts = await model.transcribeMany(
-        loaded.map(({ samples }) => samples),
+        opened.map(({ source }) => source),
         runOptions,
         { onProgress: (input, update) => progress[input]!.update(update) },
       );
       progress.forEach((reporter) => reporter.done());
-      for (const [index, { file }] of loaded.entries()) await attempt(() => write(file, transcripts[index]!));
+      for (const [index, { file }] of opened.entries()) await attempt(() => write(file, transcripts[index]!));
     } else {
       for (const file of mediaFiles) {
         await attempt(async () => {
-          const audio = await load(file);
+          const source = await open(file);
           const progress = progressReporter(basename(file));
-          const transcript = await model.transcribe(audio.samples, runOptions, {
+          const transcript = await model.transcribe(source, runOptions, {
             onProgress: progress.update,
           });
           progress.done();
