@@ -17,6 +17,22 @@ test('jfk.flac: 44.1 kHz, 24-bit, stereo, 485100 frames', async () => {
   assert.equal(decoded.channels[0]!.length, 485100);
 });
 
+test('the last frame is decoded too: a lossless copy of a WAV gives its samples exactly', async () => {
+  const flac = readFileSync(join(__dirname, '..', 'fixtures', 'flac', 'heldout-de-00.flac'));
+  const wav = await decodeAudioBuffer(
+    readFileSync(join(__dirname, '..', 'fixtures', 'test-model', 'heldout', 'heldout-de-00.wav')),
+    'heldout-de-00.wav',
+  );
+  const decoded = (await decodeAudioBuffer(flac, 'heldout-de-00.flac')).samples;
+  assert.equal(decoded.length, 40293);
+  // Only the scale differs: libFLAC divides 16-bit samples by 32767, our WAV reader by 32768.
+  const largestDifference = decoded.reduce(
+    (most, value, i) => Math.max(most, Math.abs(value - wav.samples[i]!)),
+    0,
+  );
+  assert.ok(largestDifference < 1e-4, `largest difference ${largestDifference}`);
+});
+
 /**
  * jfk.flac (44.1 kHz stereo) and jfk.wav (16 kHz mono int16, whose samples are the reference file) are the
  * same recording. Measured on the dev machine, our mixdown + resampler output against:
