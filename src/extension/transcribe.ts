@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { isSttError } from '../engine/errors';
@@ -255,7 +255,9 @@ export async function exportTranscriptCommand(state: ExtensionState, uri?: unkno
             })
           )?.[0];
   if (!source) return;
-  const transcript = parseTranscript(JSON.parse(await readFile(source.fsPath, 'utf8')));
+  // The open document, not the file: an edited, unsaved transcript is exported as the panel shows it.
+  const document = await vscode.workspace.openTextDocument(source);
+  const transcript = parseTranscript(JSON.parse(document.getText()));
   const format = await vscode.window.showQuickPick(
     FORMAT_IDS.map((id) => ({ label: id, description: FORMATS[id].label, id })),
     { title: 'Export as' },
