@@ -18,7 +18,7 @@ import { loadAudioFile } from '../../src/engine/audio';
 import { loadModel, type RunOptions } from '../../src/engine/index';
 import { EngineClient } from '../../src/service/client';
 import { newSession, RecordingSink, waitFor, withFakeRecorder } from './helpers';
-import { wavFile } from './wav.cjs';
+import { wavFile } from '../helpers/wav.cjs';
 
 const root = join(__dirname, '..', '..');
 const audioDir = join(root, 'test', 'fixtures', 'audio');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeAudioBuffer, loadAudioFile } from '../../src/engine/audio';
 import { isSttError } from '../../src/engine/errors';
+import { wavFile } from '../helpers/wav.cjs';
 
 const audioDir = join(__dirname, '..', 'fixtures', 'audio');
 const transcripts: Record<string, { duration_s: number }> = JSON.parse(
@@ -102,20 +103,7 @@ test('unreadable, empty, non-audio and not-yet-supported files are input errors 
 });
 
 test('very short audio is decoded and its duration exposed (the caller decides what is too short)', async () => {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'ascii');
-  header.writeUInt32LE(36 + 800, 4);
-  header.write('WAVEfmt ', 8, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(8000, 24);
-  header.writeUInt32LE(16000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'ascii');
-  header.writeUInt32LE(800, 40);
-  const audio = await decodeAudioBuffer(Buffer.concat([header, Buffer.alloc(800)]), 'blip.wav');
+  const audio = await decodeAudioBuffer(wavFile(Buffer.alloc(800), { rateHz: 8000 }), 'blip.wav');
   assert.equal(audio.durationSec, 0.05);
   assert.equal(audio.samples.length, 800);
 });

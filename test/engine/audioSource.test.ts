@@ -7,6 +7,7 @@ import { readPrefix, SampleWindow, samplesSource, type AudioSource } from '../..
 import { isSttError } from '../../src/engine/errors';
 import { locateFfmpeg } from '../../src/engine/ffmpeg';
 import { loadMedia, openMedia, type LoadMediaOptions } from '../../src/engine/media';
+import { wavFile } from '../helpers/wav.cjs';
 
 const audioDir = join(__dirname, '..', 'fixtures', 'audio');
 const fixture = (name: string) => join(audioDir, name);
@@ -31,25 +32,13 @@ async function collect(source: AudioSource): Promise<{ samples: Float32Array; bl
 function stereoWav(): string {
   const rate = 44100;
   const frames = 20 * rate;
-  const bytes = Buffer.alloc(44 + frames * 4);
-  bytes.write('RIFF', 0);
-  bytes.writeUInt32LE(36 + frames * 4, 4);
-  bytes.write('WAVEfmt ', 8);
-  bytes.writeUInt32LE(16, 16);
-  bytes.writeUInt16LE(1, 20);
-  bytes.writeUInt16LE(2, 22);
-  bytes.writeUInt32LE(rate, 24);
-  bytes.writeUInt32LE(rate * 4, 28);
-  bytes.writeUInt16LE(4, 32);
-  bytes.writeUInt16LE(16, 34);
-  bytes.write('data', 36);
-  bytes.writeUInt32LE(frames * 4, 40);
+  const pcm = Buffer.alloc(frames * 4);
   for (let i = 0; i < frames; i++) {
-    bytes.writeInt16LE(Math.round(12000 * Math.sin(i / 7)), 44 + i * 4);
-    bytes.writeInt16LE(Math.round(9000 * Math.sin(i / 29 + 1)), 46 + i * 4);
+    pcm.writeInt16LE(Math.round(12000 * Math.sin(i / 7)), i * 4);
+    pcm.writeInt16LE(Math.round(9000 * Math.sin(i / 29 + 1)), i * 4 + 2);
   }
   const path = join(scratch, 'stereo-44k.wav');
-  writeFileSync(path, bytes);
+  writeFileSync(path, wavFile(pcm, { rateHz: rate, channels: 2 }));
   return path;
 }
 

@@ -13,7 +13,7 @@ import { clearNotifications } from '../workbench.mjs';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 const fakeRec = join(root, 'test', 'dictation', 'fake-rec');
-const { pcmOf, wavFile, sampleRate } = createRequire(import.meta.url)('../../dictation/wav.cjs');
+const { pcmOf, wavFile, sampleRate } = createRequire(import.meta.url)('../../helpers/wav.cjs');
 export const dictationClip = join(root, 'test', 'fixtures', 'audio', 'jfk.wav');
 
 /**

@@ -1,5 +1,6 @@
-// 16 kHz mono signed 16-bit PCM WAV files, the only kind fake-rec plays: read by fake-rec and the e2e dictation
-// step, written by the dictation benchmark and that step. CommonJS so that fake-rec, a plain script, loads it.
+// WAV files for tests and tools. pcmOf reads 16 kHz mono signed 16-bit PCM, the only kind fake-rec plays (fake-rec
+// and the e2e dictation step); wavFile writes any PCM or float layout. CommonJS so that fake-rec, a plain
+// script, loads it.
 'use strict';
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- CommonJS: fake-rec is a plain script
 const { readFileSync } = require('node:fs');
@@ -41,22 +42,26 @@ function pcmOf(path) {
   throw new Error(`${path} has no data chunk`);
 }
 
-/** A WAV file of 16 kHz mono 16-bit PCM bytes. */
-function wavFile(pcm) {
+/**
+ * A WAV file around `data` (interleaved samples): 16 kHz mono signed 16-bit PCM unless told otherwise;
+ * `float: true` marks 32-bit IEEE float samples.
+ */
+function wavFile(data, { rateHz = sampleRate, channels = 1, bitsPerSample = 16, float = false } = {}) {
+  const bytesPerFrame = channels * (bitsPerSample / 8);
   const header = Buffer.alloc(44);
   header.write('RIFF', 0);
-  header.writeUInt32LE(36 + pcm.length, 4);
+  header.writeUInt32LE(36 + data.length, 4);
   header.write('WAVEfmt ', 8);
   header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
+  header.writeUInt16LE(float ? 3 : 1, 20);
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(rateHz, 24);
+  header.writeUInt32LE(rateHz * bytesPerFrame, 28);
+  header.writeUInt16LE(bytesPerFrame, 32);
+  header.writeUInt16LE(bitsPerSample, 34);
   header.write('data', 36);
-  header.writeUInt32LE(pcm.length, 40);
-  return Buffer.concat([header, pcm]);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
 }
 
 module.exports = { sampleRate, pcmOf, wavFile };

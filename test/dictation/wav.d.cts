@@ -1,3 +1,0 @@
-export declare const sampleRate: 16000;
-export declare function pcmOf(path: string): Buffer;
-export declare function wavFile(pcm: Buffer): Buffer;
