@@ -306,12 +306,15 @@ test('live mode: progress bar and segments streamed in', { skip }, async () => {
   };
   await send({ type: 'progress', fraction: 0.5, label: 'Transcribing: 50 %' });
   await send({ type: 'appendSegments', segments: [late] });
-  assert.equal(await page.locator('li.segment').count(), 5);
+  // window.postMessage delivers later: wait for the panel to have handled both messages.
+  await until(
+    "document.querySelectorAll('li.segment').length === 5 && document.querySelector('progress').value === 0.5",
+  );
   assert.equal(await page.locator('progress').isVisible(), true);
   assert.equal(await page.evaluate("document.querySelector('progress').value"), 0.5);
   await shot('4-live');
   await send({ type: 'progress', fraction: 1 });
-  assert.equal(await page.locator('progress').isVisible(), false);
+  await until("document.querySelector('progress').checkVisibility() === false");
 });
 
 test('copy and export post their messages', { skip }, async () => {
