@@ -15,7 +15,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   ensureDebianPackages,
@@ -104,6 +104,11 @@ const { check } = checks;
 
 // ---------------------------------------------------------------------------------------------------------------
 
+// The results folder is emptied first: refuse one that holds the repository (`--results .` would wipe it).
+if (!relative(resultsDir, root).startsWith('..')) {
+  console.error(`--results ${resultsDir} contains the repository; choose a folder of its own`);
+  process.exit(2);
+}
 rmSync(resultsDir, { recursive: true, force: true });
 for (const dir of [userDataDir, extensionsDir, workspace, modelsDir]) mkdirSync(dir, { recursive: true });
 
