@@ -77,18 +77,20 @@ async function openFile(page, name) {
   await poll(
     `${name} in Quick Open`,
     async () => {
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('Control+P');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill(name);
-      return (await row.waitFor({ state: 'visible', timeout: 3000 }).then(
-        () => true,
-        () => undefined,
-      ))
-        ? true
-        : undefined;
+      // Quick Open can close again at once (focus still settling in a webview after the steps before): a
+      // failed attempt is tried again, not fatal.
+      try {
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('Control+P');
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        await input.fill(name, { timeout: 5000 });
+        await row.waitFor({ state: 'visible', timeout: 3000 });
+        return true;
+      } catch {
+        return undefined;
+      }
     },
-    30_000,
+    60_000,
   );
   await row.click();
   await page.locator('.tab.active', { hasText: name }).waitFor({ state: 'visible', timeout: 15_000 });
