@@ -11,13 +11,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRecorder } from '../../src/dictation/recorder';
 import { transcriptText } from '../../src/dictation/session';
 import { loadSileroDetector } from '../../src/dictation/silero';
 import { loadAudioFile } from '../../src/engine/audio';
 import { loadModel, type RunOptions } from '../../src/engine/index';
 import { EngineClient } from '../../src/service/client';
-import { newSession, RecordingSink, waitFor, withFakeRecorder } from './helpers';
+import { dictateClip } from './helpers';
 import { wavFile } from '../helpers/wav.cjs';
 
 const root = join(__dirname, '..', '..');
@@ -104,21 +103,13 @@ async function main(): Promise<void> {
     let partials = 0;
     for (const clip of played) {
       const detector = await loadSileroDetector();
-      const sink = new RecordingSink();
-      const session = newSession(
+      const sink = await dictateClip(
+        clip.path,
+        clip.samples,
         detector,
         async (samples, signal) => transcriptText(await client.transcribePcm(samples, run, { signal })),
-        sink,
+        120_000,
       );
-      await withFakeRecorder({ FAKE_REC_WAV: clip.path }, async () => {
-        session.start((handlers) => startRecorder({ program: 'auto', device: '' }, handlers));
-        await waitFor(
-          () => !session.isActive || session.capturedSampleCount >= clip.samples + 16_000 * 1.5,
-          120_000,
-          'the clip',
-        );
-        await session.stop();
-      });
       await detector.dispose();
       if (sink.failures.length > 0) throw sink.failures[0];
       partials += sink.partials.filter((text) => text !== '').length;

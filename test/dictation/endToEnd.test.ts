@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startRecorder } from '../../src/dictation/recorder';
-import { transcriptText, type Transcriber } from '../../src/dictation/session';
+import { transcriptText } from '../../src/dictation/session';
 import { loadSileroDetector } from '../../src/dictation/silero';
-import { EnergyDetector, type VoiceDetector } from '../../src/dictation/vad';
+import { EnergyDetector } from '../../src/dictation/vad';
 import { loadAudioFile } from '../../src/engine/audio';
 import { loadModel, type RunOptions, type WhisperModel } from '../../src/engine/index';
 import { EngineClient } from '../../src/service/client';
 import { tinyRandomModel } from '../helpers/models';
-import { newSession, RecordingSink, waitFor, withFakeRecorder } from './helpers';
+import { dictateClip, type RecordingSink } from './helpers';
 
 /**
  * The whole dictation path: fake-rec (a real process on the PATH, streaming jfk.wav in real time, then
@@ -33,22 +32,6 @@ before(async () => {
 });
 
 after(() => model.dispose());
-
-async function dictateClip(detector: VoiceDetector, transcribe: Transcriber): Promise<RecordingSink> {
-  const sink = new RecordingSink();
-  const session = newSession(detector, transcribe, sink);
-  await withFakeRecorder({ FAKE_REC_WAV: clip }, async () => {
-    session.start((handlers) => startRecorder({ program: 'auto', device: '' }, handlers));
-    // The clip, then enough silence to end its last utterance.
-    await waitFor(
-      () => !session.isActive || session.capturedSampleCount >= fileSamples.length + 16_000 * 1.5,
-      30_000,
-      'the clip to play',
-    );
-    await session.stop();
-  });
-  return sink;
-}
 
 async function checkAgainstEngine(sink: RecordingSink): Promise<void> {
   assert.deepEqual(sink.failures, []);
@@ -78,8 +61,12 @@ async function checkAgainstEngine(sink: RecordingSink): Promise<void> {
 }
 
 test('jfk.wav through fake-rec, the energy detector and the engine in-process inserts what the engine gives', async () => {
-  const sink = await dictateClip(new EnergyDetector(), async (samples, signal) =>
-    transcriptText(await model.transcribe(samples, run, { signal })),
+  const sink = await dictateClip(
+    clip,
+    fileSamples.length,
+    new EnergyDetector(),
+    async (samples, signal) => transcriptText(await model.transcribe(samples, run, { signal })),
+    30_000,
   );
   await checkAgainstEngine(sink);
 });
@@ -93,8 +80,13 @@ test('jfk.wav through fake-rec, Silero VAD and the engine host process inserts w
   try {
     await client.loadModel({ dir: modelDir, load: { executionProviders: ['cpu'] }, idleUnloadMs: 0 });
     const detector = await loadSileroDetector();
-    const sink = await dictateClip(detector, async (samples, signal) =>
-      transcriptText(await client.transcribePcm(samples, run, { signal }, 'reject')),
+    const sink = await dictateClip(
+      clip,
+      fileSamples.length,
+      detector,
+      async (samples, signal) =>
+        transcriptText(await client.transcribePcm(samples, run, { signal }, 'reject')),
+      30_000,
     );
     await detector.dispose();
     await checkAgainstEngine(sink);

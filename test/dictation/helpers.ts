@@ -10,6 +10,7 @@ import {
   type SessionSettings,
   type Transcriber,
 } from '../../src/dictation/session';
+import { startRecorder } from '../../src/dictation/recorder';
 import { defaultUtteranceSettings } from '../../src/dictation/utterance';
 import type { VoiceDetector } from '../../src/dictation/vad';
 
@@ -84,4 +85,29 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, what:
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Plays the WAV file `clipPath` through fake-rec into a new session (the real recorder path), then enough
+ * silence to end its last utterance, and returns what the session told the editor.
+ */
+export async function dictateClip(
+  clipPath: string,
+  clipSampleCount: number,
+  detector: VoiceDetector,
+  transcribe: Transcriber,
+  timeoutMs: number,
+): Promise<RecordingSink> {
+  const sink = new RecordingSink();
+  const session = newSession(detector, transcribe, sink);
+  await withFakeRecorder({ FAKE_REC_WAV: clipPath }, async () => {
+    session.start((handlers) => startRecorder({ program: 'auto', device: '' }, handlers));
+    await waitFor(
+      () => !session.isActive || session.capturedSampleCount >= clipSampleCount + 16_000 * 1.5,
+      timeoutMs,
+      `${clipPath} to play`,
+    );
+    await session.stop();
+  });
+  return sink;
 }
