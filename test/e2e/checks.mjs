@@ -37,9 +37,10 @@ export function createCheckRunner({ resultsDir, label, onFailure, only }) {
       console.log(`✔ ${name} (${seconds(since)})`);
       return value;
     } catch (error) {
-      results.push({ name, status: 'failed' });
+      const reason = error instanceof Error ? error.message : String(error);
+      results.push({ name, status: 'failed', reason });
       setupFailed ||= setup;
-      console.log(`✘ ${name} (${seconds(since)})\n${error instanceof Error ? error.message : error}`);
+      console.log(`✘ ${name} (${seconds(since)})\n${reason}`);
       const openPage = page && !page.isClosed() ? page : undefined;
       await onFailure?.(openPage);
       if (openPage) {
@@ -57,8 +58,15 @@ export function createCheckRunner({ resultsDir, label, onFailure, only }) {
       results.push({ name, status: 'skipped' });
     },
     count,
-    /** Prints the artifacts line and the summary line, and sets the exit status: 1 when any check failed. */
+    /**
+     * Prints the failed checks again with their reasons (CI keeps only the output's tail, which the logs printed
+     * after a failure fill), the artifacts line and the summary line, and sets the exit status: 1 when any check
+     * failed.
+     */
     summary() {
+      for (const { name, reason } of results.filter((result) => result.status === 'failed')) {
+        console.log(`\n✘ ${name}\n  ${reason.split('\n').slice(0, 6).join('\n  ')}`);
+      }
       console.log(`\nartifacts: ${resultsDir}  total ${seconds()}`);
       console.log(
         `${label}: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped`,

@@ -218,11 +218,14 @@ MAX_TOKENS = 448
 class Window:
     """One training example: audio, the full token sequence, and which positions are trained."""
 
-    def __init__(self, audio, tokens, trained, info):
+    def __init__(self, audio, tokens, trained, info, spoken=()):
         self.audio = audio  # float32, exactly 30 s
         self.tokens = tokens  # list of ids, prompt included
         self.trained = trained  # trained[i]: tokens[i] is a loss target (predicted from tokens[:i])
         self.info = info
+        # The text tokens of what is heard whole, in the spoken language and in order (also for translate
+        # windows): the target of train.py's auxiliary CTC loss on the encoder.
+        self.spoken = list(spoken)
 
 
 class WindowSampler:
@@ -261,7 +264,8 @@ class WindowSampler:
                 "prompt": len(prompt) > 0,
                 "segments": [{"start": s, "end": e, "text": self.pool.meta[u]["text"], "en": self.pool.meta[u]["en"],
                               "voice": self.pool.meta[u]["voice"], "cut": cut} for u, s, e, cut in placed]}
-        return self._fit(Window(audio, tokens, trained, info))
+        spoken = [t for u, *_, cut in placed if not cut for t in self.vocab.text(self.pool.meta[u]["text"])]
+        return self._fit(Window(audio, tokens, trained, info, spoken))
 
     def _pack(self, rng, lang, truncate):
         """Places utterances with pauses; returns the audio and (utterance, start s, end s, cut) per utterance.
