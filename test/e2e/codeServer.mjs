@@ -300,19 +300,27 @@ export async function runCommand(page, title, { timeoutMs = 30_000, opensQuickIn
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
   const deadline = Date.now() + timeoutMs;
   // An extension's commands reach the palette only once the extension host has registered them, and an open
-  // palette never refreshes its list: reopen it until the command shows up.
+  // palette never refreshes its list: reopen it until the command shows up. The palette can also close again
+  // at once while focus settles (after a dialog, a webview or a reload; seen on a loaded machine): that
+  // attempt is tried again too.
+  let lastFailure = '';
   for (;;) {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: timeoutMs });
-    await input.fill(`>${title}`);
-    const listed = await row.waitFor({ state: 'visible', timeout: 3000 }).then(
-      () => true,
-      () => false,
-    );
+    const listed = await (async () => {
+      await page.keyboard.press('Escape');
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`>${title}`, { timeout: 5000 });
+      await row.waitFor({ state: 'visible', timeout: 3000 });
+      return true;
+    })().catch((error) => {
+      lastFailure = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      return false;
+    });
     if (listed) break;
     if (Date.now() > deadline)
-      throw new Error(`"${title}" did not appear in the command palette in ${timeoutMs} ms`);
+      throw new Error(
+        `"${title}" could not be run from the command palette in ${timeoutMs} ms: ${lastFailure}`,
+      );
   }
   // A click, not Enter: the first row can be a recently used or "similar" command.
   await row.click();

@@ -231,10 +231,11 @@ class Window:
 class WindowSampler:
     """Window i is built from numpy's generator seeded with (seed, i): reproducible, any order, any count."""
 
-    def __init__(self, pool, vocab, seed):
+    def __init__(self, pool, vocab, seed, stop_probability=P_STOP):
         self.pool = pool
         self.vocab = vocab
         self.seed = seed
+        self.stop_probability = stop_probability  # train.py raises it for its first, easier windows
 
     def window(self, index):
         rng = np.random.default_rng([self.seed, index])
@@ -288,7 +289,7 @@ class WindowSampler:
                 break
             audio[start:end] += speech
             placed.append((index, start / SAMPLE_RATE, end / SAMPLE_RATE, False))
-            if rng.random() < P_STOP and not truncate:
+            if rng.random() < self.stop_probability and not truncate:
                 break
             t = end / SAMPLE_RATE + rng.uniform(0.2, 2.5)
         return audio, placed

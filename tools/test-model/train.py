@@ -325,7 +325,12 @@ def train(args):
     model = model.to(args.device)
     print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, dims {dims}")
     vocab = synth.Vocabulary()
-    sampler = synth.WindowSampler(synth.Pool(args.pool), vocab, args.seed)
+    pool = synth.Pool(args.pool)
+    sampler = synth.WindowSampler(pool, vocab, args.seed)
+    # Curriculum: the first steps' windows hold one or two utterances on average, so that where the words are
+    # in the 30 s is plain before windows fill up (a decoder facing ~7 utterances at once learned the phrases
+    # as a language model and ignored the audio).
+    easy_sampler = synth.WindowSampler(pool, vocab, args.seed, stop_probability=0.6)
     ctc = None
     if args.ctc_weight > 0:
         ctc = CtcHead(args.d_model, {t for ids in vocab.ids.values() for t in ids}).to(args.device)
@@ -346,7 +351,8 @@ def train(args):
         if step >= total_steps:
             break
         t0 = time.time()
-        windows = [sampler.window(step * args.batch + i) for i in range(args.batch)]
+        source = easy_sampler if step < args.easy_steps else sampler
+        windows = [source.window(step * args.batch + i) for i in range(args.batch)]
         batch = tuple(t.to(args.device) for t in make_batch(windows))
         data_seconds += time.time() - t0
         for group in optimizer.param_groups:
@@ -378,7 +384,7 @@ def train(args):
             save_checkpoint(model, args.out, "float32")
     elapsed = time.time() - started
     summary = {"steps": len(history), "minutes_budget": args.minutes, "init": args.init, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
-               "ctc_weight": args.ctc_weight,
+               "ctc_weight": args.ctc_weight, "easy_steps": args.easy_steps,
                "dims": dims, "seconds": round(elapsed, 1), "threads": args.threads,
                "device": args.device,
                "final_loss": sum(history[-args.log_every:]) / len(history[-args.log_every:])}
@@ -441,6 +447,8 @@ def main(argv=None):
     parser.add_argument("--decoder-layers", type=int, default=2)
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--easy-steps", type=int, default=0,
+                        help="steps at the start whose windows hold fewer utterances (a curriculum)")
     parser.add_argument("--ctc-weight", type=float, default=0.5,
                         help="weight of the encoder's auxiliary CTC loss (0: decoder loss only)")
     parser.add_argument("--threads", type=int, default=2)
