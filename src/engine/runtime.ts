@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { SttError } from './errors';
 import type { ModelFolder, ModelPart, WhisperDims } from './modelFolder';
@@ -88,11 +90,13 @@ export class WhisperRuntime {
    * A file that is not the expected Whisper part is a model error whatever the provider.
    */
   static async open(folder: ModelFolder, options: LoadOptions): Promise<WhisperRuntime> {
-    const built = new Set<string>(ort.listSupportedBackends().map((backend) => backend.name));
+    const backends = new Map(ort.listSupportedBackends().map((backend) => [backend.name, backend.bundled]));
     let lastFailure = 'no execution provider was tried';
     for (const provider of options.executionProviders) {
-      if (provider !== 'cpu' && !built.has(provider)) {
-        lastFailure = `${provider}: not in onnxruntime-node's build for ${process.platform}-${process.arch}`;
+      const unavailable =
+        provider === 'cpu' ? undefined : providerUnavailable(provider, backends.get(provider));
+      if (unavailable !== undefined) {
+        lastFailure = `${provider}: ${unavailable}`;
         options.logger.info(`${lastFailure}; trying the next provider`);
         continue;
       }
@@ -314,6 +318,29 @@ function stepLogits(tensor: ort.Tensor, positions: number): StepLogits {
     at: (row, position) =>
       data.subarray((row * positions + position) * vocab, (row * positions + position + 1) * vocab),
   };
+}
+
+/**
+ * Why `provider` cannot be tried, or undefined. A provider that onnxruntime-node lists as not bundled (CUDA,
+ * TensorRT) lives in a library its installer downloads beside the binding; trying it without that library
+ * fails anyway, after onnxruntime's native logger has printed a red "Failed to load library" line to the
+ * user's terminal, which no session option silences.
+ */
+function providerUnavailable(provider: ExecutionProvider, bundled: boolean | undefined): string | undefined {
+  if (bundled === undefined) return `not in onnxruntime-node's build for ${process.platform}-${process.arch}`;
+  if (bundled) return undefined;
+  let bindingFolder: string;
+  try {
+    const main = require.resolve('onnxruntime-node'); // <package>/dist/index.js
+    bindingFolder = join(dirname(main), '..', 'bin', 'napi-v6', process.platform, process.arch);
+    if (readdirSync(bindingFolder).some((name) => name.includes(`providers_${provider}`))) return undefined;
+  } catch {
+    return undefined; // an unexpected layout: let onnxruntime try
+  }
+  return (
+    `its provider library (onnxruntime_providers_${provider}) is not installed in ${bindingFolder}` +
+    (provider === 'cuda' ? '; install it with `npm ci --onnxruntime-node-install=cuda12` (see README)' : '')
+  );
 }
 
 function sessionOptions(

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isSttError, loadModel } from '../../src/engine/index';
 import { fromFloat16, toFloat16 } from '../../src/engine/runtime';
@@ -42,6 +42,41 @@ test('a provider missing from this build is skipped with a logged reason, then t
   try {
     assert.equal(model.provider, 'cpu');
     assert.match(messages.join('\n'), new RegExp(`${missing}: not in onnxruntime-node's build`));
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('CUDA without its provider library installed is skipped before onnxruntime tries it', async (t) => {
+  const ort = await import('onnxruntime-node');
+  const bindingFolder = join(
+    dirname(require.resolve('onnxruntime-node')),
+    '..',
+    'bin',
+    'napi-v6',
+    process.platform,
+    process.arch,
+  );
+  const cudaListed = ort
+    .listSupportedBackends()
+    .some((backend) => backend.name === 'cuda' && !backend.bundled);
+  if (!cudaListed || readdirSync(bindingFolder).some((name) => name.includes('providers_cuda'))) {
+    t.skip('this onnxruntime-node has the CUDA provider library, or does not list CUDA');
+    return;
+  }
+  const messages: string[] = [];
+  const log = (message: string) => messages.push(message);
+  const model = await loadModel(modelDir, {
+    executionProviders: ['cuda', 'cpu'],
+    logger: { info: log, warn: log },
+  });
+  try {
+    assert.equal(model.provider, 'cpu');
+    assert.match(
+      messages.join('\n'),
+      /cuda: its provider library \(onnxruntime_providers_cuda\) is not installed/,
+    );
+    assert.match(messages.join('\n'), /--onnxruntime-node-install=cuda12/);
   } finally {
     await model.dispose();
   }

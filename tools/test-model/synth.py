@@ -218,7 +218,7 @@ MAX_TOKENS = 448
 class Window:
     """One training example: audio, the full token sequence, and which positions are trained."""
 
-    def __init__(self, audio, tokens, trained, info, spoken=()):
+    def __init__(self, audio, tokens, trained, info, spoken=(), spans=()):
         self.audio = audio  # float32, exactly 30 s
         self.tokens = tokens  # list of ids, prompt included
         self.trained = trained  # trained[i]: tokens[i] is a loss target (predicted from tokens[:i])
@@ -226,6 +226,9 @@ class Window:
         # The text tokens of what is heard whole, in the spoken language and in order (also for translate
         # windows): the target of train.py's auxiliary CTC loss on the encoder.
         self.spoken = list(spoken)
+        # (start s, end s or None when cut at the window's end, text token ids) per utterance heard: train.py's
+        # frame targets.
+        self.spans = list(spans)
 
 
 class WindowSampler:
@@ -265,8 +268,9 @@ class WindowSampler:
                 "prompt": len(prompt) > 0,
                 "segments": [{"start": s, "end": e, "text": self.pool.meta[u]["text"], "en": self.pool.meta[u]["en"],
                               "voice": self.pool.meta[u]["voice"], "cut": cut} for u, s, e, cut in placed]}
-        spoken = [t for u, *_, cut in placed if not cut for t in self.vocab.text(self.pool.meta[u]["text"])]
-        return self._fit(Window(audio, tokens, trained, info, spoken))
+        spans = [(start, end, self.vocab.text(self.pool.meta[u]["text"])) for u, start, end, _ in placed]
+        spoken = [t for _, end, ids in spans if end is not None for t in ids]
+        return self._fit(Window(audio, tokens, trained, info, spoken, spans))
 
     def _pack(self, rng, lang, truncate):
         """Places utterances with pauses; returns the audio and (utterance, start s, end s, cut) per utterance.
