@@ -90,11 +90,10 @@ export class WhisperRuntime {
    * A file that is not the expected Whisper part is a model error whatever the provider.
    */
   static async open(folder: ModelFolder, options: LoadOptions): Promise<WhisperRuntime> {
-    const backends = new Map(ort.listSupportedBackends().map((backend) => [backend.name, backend.bundled]));
+    const facts = machineFacts();
     let lastFailure = 'no execution provider was tried';
     for (const provider of options.executionProviders) {
-      const unavailable =
-        provider === 'cpu' ? undefined : providerUnavailable(provider, backends.get(provider));
+      const unavailable = providerUnavailable(provider, facts);
       if (unavailable !== undefined) {
         lastFailure = `${provider}: ${unavailable}`;
         options.logger.info(`${lastFailure}; trying the next provider`);
@@ -320,27 +319,65 @@ function stepLogits(tensor: ort.Tensor, positions: number): StepLogits {
   };
 }
 
+/** What decides whether an execution provider is worth trying here; `machineFacts()` reads them. */
+export interface MachineFacts {
+  readonly platform: NodeJS.Platform;
+  /** onnxruntime-node's backends: name → bundled (false: its library is a separate download). */
+  readonly backends: ReadonlyMap<string, boolean>;
+  /** Linux: a GPU device node exists (/dev/dri/renderD*, /dev/nvidia<N>, /dev/dxg). */
+  readonly gpuDeviceNode: boolean;
+  /** The folder of onnxruntime-node's binding and provider libraries, and the file names in it. */
+  readonly bindingFolder: string | undefined;
+  readonly bindingFiles: readonly string[];
+}
+
 /**
- * Why `provider` cannot be tried, or undefined. A provider that onnxruntime-node lists as not bundled (CUDA,
- * TensorRT) lives in a library its installer downloads beside the binding; trying it without that library
- * fails anyway, after onnxruntime's native logger has printed a red "Failed to load library" line to the
- * user's terminal, which no session option silences.
+ * Why `provider` is not worth trying here, or undefined. Two cases matter beyond a provider missing from the
+ * build: Dawn (WebGPU) and CUDA probe for a GPU and print their failures straight to the user's terminal
+ * ("error: XDG_RUNTIME_DIR is invalid…", "Warning: Vulkan …", a red "Failed to load library …"), which no
+ * session option silences. On Linux a GPU shows as a device node, so with none both are skipped quietly; and a
+ * provider onnxruntime-node lists as not bundled (CUDA, TensorRT) needs the library its installer downloads.
  */
-function providerUnavailable(provider: ExecutionProvider, bundled: boolean | undefined): string | undefined {
-  if (bundled === undefined) return `not in onnxruntime-node's build for ${process.platform}-${process.arch}`;
-  if (bundled) return undefined;
-  let bindingFolder: string;
-  try {
-    const main = require.resolve('onnxruntime-node'); // <package>/dist/index.js
-    bindingFolder = join(dirname(main), '..', 'bin', 'napi-v6', process.platform, process.arch);
-    if (readdirSync(bindingFolder).some((name) => name.includes(`providers_${provider}`))) return undefined;
-  } catch {
-    return undefined; // an unexpected layout: let onnxruntime try
+export function providerUnavailable(provider: ExecutionProvider, facts: MachineFacts): string | undefined {
+  if (provider === 'cpu') return undefined;
+  const bundled = facts.backends.get(provider);
+  if (bundled === undefined) return `not in onnxruntime-node's build for ${facts.platform}`;
+  if (facts.platform === 'linux' && (provider === 'webgpu' || provider === 'cuda') && !facts.gpuDeviceNode) {
+    return 'no GPU on this machine (no /dev/dri render node, /dev/nvidia* or /dev/dxg)';
   }
+  if (bundled || facts.bindingFolder === undefined) return undefined;
+  if (facts.bindingFiles.some((name) => name.includes(`providers_${provider}`))) return undefined;
   return (
-    `its provider library (onnxruntime_providers_${provider}) is not installed in ${bindingFolder}` +
+    `its provider library (onnxruntime_providers_${provider}) is not installed in ${facts.bindingFolder}` +
     (provider === 'cuda' ? '; install it with `npm ci --onnxruntime-node-install=cuda12` (see README)' : '')
   );
+}
+
+export function machineFacts(): MachineFacts {
+  const list = (folder: string): string[] => {
+    try {
+      return readdirSync(folder);
+    } catch {
+      return [];
+    }
+  };
+  let bindingFolder: string | undefined;
+  try {
+    // <package>/dist/index.js → <package>/bin/napi-v6/<platform>/<arch>
+    const main = require.resolve('onnxruntime-node');
+    bindingFolder = join(dirname(main), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    bindingFolder = undefined; // an unexpected layout: let onnxruntime try
+  }
+  return {
+    platform: process.platform,
+    backends: new Map(ort.listSupportedBackends().map((backend) => [backend.name, backend.bundled])),
+    gpuDeviceNode:
+      list('/dev/dri').some((name) => /^renderD\d+$/.test(name)) ||
+      list('/dev').some((name) => /^(nvidia\d+|dxg)$/.test(name)),
+    bindingFolder,
+    bindingFiles: bindingFolder === undefined ? [] : list(bindingFolder),
+  };
 }
 
 function sessionOptions(

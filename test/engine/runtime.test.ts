@@ -1,10 +1,16 @@
 import { strict as assert } from 'node:assert';
-import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isSttError, loadModel } from '../../src/engine/index';
-import { fromFloat16, toFloat16 } from '../../src/engine/runtime';
+import {
+  fromFloat16,
+  machineFacts,
+  providerUnavailable,
+  toFloat16,
+  type MachineFacts,
+} from '../../src/engine/runtime';
 import { tinyRandomCheckpoint, tinyRandomModel } from '../helpers/models';
 
 let modelDir: string;
@@ -47,36 +53,56 @@ test('a provider missing from this build is skipped with a logged reason, then t
   }
 });
 
-test('CUDA without its provider library installed is skipped before onnxruntime tries it', async (t) => {
-  const ort = await import('onnxruntime-node');
-  const bindingFolder = join(
-    dirname(require.resolve('onnxruntime-node')),
-    '..',
-    'bin',
-    'napi-v6',
-    process.platform,
-    process.arch,
+test('GPU providers are skipped without a GPU device node (Linux) or without their provider library', () => {
+  const facts: MachineFacts = {
+    platform: 'linux',
+    backends: new Map([
+      ['cpu', true],
+      ['webgpu', true],
+      ['cuda', false],
+    ]),
+    gpuDeviceNode: true,
+    bindingFolder: '/ort/bin',
+    bindingFiles: ['onnxruntime_binding.node', 'libonnxruntime.so.1'],
+  };
+  assert.equal(providerUnavailable('cpu', { ...facts, gpuDeviceNode: false }), undefined);
+  assert.equal(providerUnavailable('webgpu', facts), undefined);
+  assert.match(providerUnavailable('dml', facts)!, /not in onnxruntime-node's build for linux/);
+  assert.match(providerUnavailable('webgpu', { ...facts, gpuDeviceNode: false })!, /no GPU on this machine/);
+  assert.match(providerUnavailable('cuda', { ...facts, gpuDeviceNode: false })!, /no GPU on this machine/);
+  // A GPU, but onnxruntime-node was installed without its CUDA libraries (.npmrc skips the download).
+  assert.match(
+    providerUnavailable('cuda', facts)!,
+    /onnxruntime_providers_cuda\) is not installed in \/ort\/bin; .*--onnxruntime-node-install=cuda12/,
   );
-  const cudaListed = ort
-    .listSupportedBackends()
-    .some((backend) => backend.name === 'cuda' && !backend.bundled);
-  if (!cudaListed || readdirSync(bindingFolder).some((name) => name.includes('providers_cuda'))) {
-    t.skip('this onnxruntime-node has the CUDA provider library, or does not list CUDA');
+  const withCuda = [
+    ...facts.bindingFiles,
+    'libonnxruntime_providers_cuda.so',
+    'libonnxruntime_providers_shared.so',
+  ];
+  assert.equal(providerUnavailable('cuda', { ...facts, bindingFiles: withCuda }), undefined);
+  // Elsewhere a GPU is not looked for as a device node: onnxruntime decides.
+  assert.equal(
+    providerUnavailable('webgpu', { ...facts, platform: 'win32', gpuDeviceNode: false }),
+    undefined,
+  );
+});
+
+test('on this machine, the default provider list loads without trying what cannot work', async (t) => {
+  const facts = machineFacts();
+  if (facts.gpuDeviceNode) {
+    t.skip('this machine has a GPU device node');
     return;
   }
   const messages: string[] = [];
   const log = (message: string) => messages.push(message);
-  const model = await loadModel(modelDir, {
-    executionProviders: ['cuda', 'cpu'],
-    logger: { info: log, warn: log },
-  });
+  const model = await loadModel(modelDir, { logger: { info: log, warn: log } });
   try {
     assert.equal(model.provider, 'cpu');
-    assert.match(
-      messages.join('\n'),
-      /cuda: its provider library \(onnxruntime_providers_cuda\) is not installed/,
-    );
-    assert.match(messages.join('\n'), /--onnxruntime-node-install=cuda12/);
+    if (facts.platform === 'linux') {
+      assert.match(messages.join('\n'), /webgpu: no GPU on this machine/);
+      assert.match(messages.join('\n'), /cuda: no GPU on this machine/);
+    }
   } finally {
     await model.dispose();
   }
