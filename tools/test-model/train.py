@@ -7,6 +7,10 @@ frames, pre-norm transformer blocks, key projections without bias, learned decod
 output tied to the 51865-token embedding), only narrow and shallow. Its modules carry Hugging Face's
 WhisperForConditionalGeneration names, so the state dict is the checkpoint as is.
 
+Training adds, and never saves, an auxiliary head on the encoder (`--aux`): per-frame token targets (default)
+or CTC, to make the encoder carry words before the decoder has learned to look at it; and a curriculum
+(`--easy-steps`) of windows with fewer utterances. README.md says what each did in the runs made so far.
+
   python3 train.py --pool data/pool.npz --out data/checkpoint --steps 1000 --batch 8
 
 Seeded and deterministic on one machine (torch.use_deterministic_algorithms; windows are a function of the
