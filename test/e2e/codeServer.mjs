@@ -291,37 +291,47 @@ export async function openWorkbench(browser, serverUrl, folder, { timeoutMs = 90
 }
 
 /**
- * Runs a command by its full title ("Category: Title") from the command palette, as a user would.
- * `opensQuickInput`: the command shows a quick pick, input box or file dialog at once, in the same widget, so the
- * palette is not waited on to close.
+ * Opens the quick input with `key` (F1: the command palette, Control+P: Quick Open), types `text` and returns the
+ * first row that shows `rowText`, reopening until it does. An extension's commands reach the palette only once
+ * the extension host has registered them, and an open palette never refreshes its list; the widget can also close
+ * again at once while focus settles (after a dialog, a webview or a reload; seen on a loaded machine). Each
+ * failed attempt is tried again until `timeoutMs`.
  */
-export async function runCommand(page, title, { timeoutMs = 30_000, opensQuickInput = false } = {}) {
+export async function quickInputRow(page, { key, text, rowText, what, timeoutMs = 30_000 }) {
   const input = page.locator('.quick-input-widget input');
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: rowText }).first();
   const deadline = Date.now() + timeoutMs;
-  // An extension's commands reach the palette only once the extension host has registered them, and an open
-  // palette never refreshes its list: reopen it until the command shows up. The palette can also close again
-  // at once while focus settles (after a dialog, a webview or a reload; seen on a loaded machine): that
-  // attempt is tried again too.
   let lastFailure = '';
   for (;;) {
     const listed = await (async () => {
       await page.keyboard.press('Escape');
-      await page.keyboard.press('F1');
+      await page.keyboard.press(key);
       await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill(`>${title}`, { timeout: 5000 });
+      await input.fill(text, { timeout: 5000 });
       await row.waitFor({ state: 'visible', timeout: 3000 });
       return true;
     })().catch((error) => {
       lastFailure = error instanceof Error ? error.message.split('\n')[0] : String(error);
       return false;
     });
-    if (listed) break;
-    if (Date.now() > deadline)
-      throw new Error(
-        `"${title}" could not be run from the command palette in ${timeoutMs} ms: ${lastFailure}`,
-      );
+    if (listed) return row;
+    if (Date.now() > deadline) throw new Error(`${what} did not work in ${timeoutMs} ms: ${lastFailure}`);
   }
+}
+
+/**
+ * Runs a command by its full title ("Category: Title") from the command palette, as a user would.
+ * `opensQuickInput`: the command shows a quick pick, input box or file dialog at once, in the same widget, so the
+ * palette is not waited on to close.
+ */
+export async function runCommand(page, title, { timeoutMs = 30_000, opensQuickInput = false } = {}) {
+  const row = await quickInputRow(page, {
+    key: 'F1',
+    text: `>${title}`,
+    rowText: title,
+    what: `running "${title}" from the command palette`,
+    timeoutMs,
+  });
   // A click, not Enter: the first row can be a recently used or "similar" command.
   await row.click();
   if (!opensQuickInput)

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join, resolve } from 'node:path';
-import { findFiles, runCommand, screenshot } from '../codeServer.mjs';
+import { findFiles, quickInputRow, runCommand, screenshot } from '../codeServer.mjs';
 import { poll } from '../checks.mjs';
 import { clearNotifications } from '../workbench.mjs';
 
@@ -61,6 +61,16 @@ async function recordStatusItem(page) {
 }
 
 const recordedStatus = (page) => page.evaluate(() => window.__e2eDictationStatus ?? []);
+
+/** Waits until the recorded status bar item has shown the icon of speech being heard. */
+const statusShowsSpeech = (page, what) =>
+  poll(
+    what,
+    async () =>
+      (await recordedStatus(page)).some((seen) => seen.startsWith('codicon-record')) ? true : undefined,
+    60_000,
+    async () => `; status bar item: ${JSON.stringify(await recordedStatus(page))}`,
+  );
 const statusHidden = async (page) => (await recordedStatus(page)).at(-1) === 'hidden';
 
 /** The extension's log (the Quantum STT output channel), empty before it has written one. */
@@ -72,26 +82,13 @@ function extensionLog(userDataDir) {
 
 /** Opens a workspace file through Quick Open (a file just written may not be in the Explorer yet). */
 async function openFile(page, name) {
-  const input = page.locator('.quick-input-widget input');
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
-  await poll(
-    `${name} in Quick Open`,
-    async () => {
-      // Quick Open can close again at once (focus still settling in a webview after the steps before): a
-      // failed attempt is tried again, not fatal.
-      try {
-        await page.keyboard.press('Escape');
-        await page.keyboard.press('Control+P');
-        await input.waitFor({ state: 'visible', timeout: 10_000 });
-        await input.fill(name, { timeout: 5000 });
-        await row.waitFor({ state: 'visible', timeout: 3000 });
-        return true;
-      } catch {
-        return undefined;
-      }
-    },
-    60_000,
-  );
+  const row = await quickInputRow(page, {
+    key: 'Control+P',
+    text: name,
+    rowText: name,
+    what: `opening ${name} through Quick Open`,
+    timeoutMs: 60_000,
+  });
   await row.click();
   await page.locator('.tab.active', { hasText: name }).waitFor({ state: 'visible', timeout: 15_000 });
 }
@@ -145,13 +142,7 @@ export async function dictationStep({ page, workspace, resultsDir, userDataDir, 
   await recordStatusItem(page);
   const startedMs = Date.now();
   await runCommand(page, 'Quantum STT: Start Dictation');
-  await poll(
-    'the status bar to show dictation listening, then hearing speech',
-    async () =>
-      (await recordedStatus(page)).some((seen) => seen.startsWith('codicon-record')) ? true : undefined,
-    60_000,
-    async () => `; status bar item: ${JSON.stringify(await recordedStatus(page))}`,
-  );
+  await statusShowsSpeech(page, 'the status bar to show dictation listening, then hearing speech');
   await screenshot(page, resultsDir, '05-dictating');
   const utterancePattern = /dictation: utterance of (\d+) samples from sample (\d+)/;
   const line = await poll(
@@ -213,13 +204,7 @@ export async function dictationStep({ page, workspace, resultsDir, userDataDir, 
   // Escape cancels: speech is heard, Escape pressed, and nothing is inserted even after the utterance would end.
   await recordStatusItem(page);
   await runCommand(page, 'Quantum STT: Start Dictation');
-  await poll(
-    'a second dictation to hear speech',
-    async () =>
-      (await recordedStatus(page)).some((seen) => seen.startsWith('codicon-record')) ? true : undefined,
-    60_000,
-    async () => `; status bar item: ${JSON.stringify(await recordedStatus(page))}`,
-  );
+  await statusShowsSpeech(page, 'a second dictation to hear speech');
   await page.keyboard.press('Escape');
   await poll(
     'the status bar item to go after Escape',
