@@ -177,21 +177,26 @@ class Whisper(nn.Module):
 # Batches.
 
 
-class CtcHead(nn.Module):
-    """Training only, never saved: a linear classifier of the encoder's frames over the text tokens the
-    phrases use (plus CTC's blank, class 0). A model trained by the decoder's loss alone first learns the
-    phrases as a language model and long ignores the audio (measured here: loss flat at 1.6-1.8 and
-    298% WER after 5100 windows); CTC's per-frame gradient makes the encoder carry words early, as in hybrid
-    CTC/attention training (Watanabe et al., 2017)."""
+class TokenHead(nn.Module):
+    """Training only, never saved: a linear classifier of the encoder's frames over class 0 (CTC's blank, or no
+    speech) and the text tokens the phrases use. `loss(audio, windows)` is the auxiliary loss."""
 
     def __init__(self, d, token_ids):
         super().__init__()
         self.classes = {token: i + 1 for i, token in enumerate(sorted(token_ids))}
         self.proj = nn.Linear(d, len(self.classes) + 1)
 
-    def loss(self, audio, spoken):
+
+class CtcHead(TokenHead):
+    """Training only, never saved: a linear classifier of the encoder's frames over the text tokens the
+    phrases use (plus CTC's blank, class 0). A model trained by the decoder's loss alone first learns the
+    phrases as a language model and long ignores the audio (measured here: loss flat at 1.6-1.8 and
+    298% WER after 5100 windows); CTC's per-frame gradient makes the encoder carry words early, as in hybrid
+    CTC/attention training (Watanabe et al., 2017)."""
+
+    def loss(self, audio, windows):
         log_probs = F.log_softmax(self.proj(audio), dim=-1).transpose(0, 1)  # (frames, batch, classes)
-        targets = [torch.tensor([self.classes[t] for t in tokens], dtype=torch.long) for tokens in spoken]
+        targets = [torch.tensor([self.classes[t] for t in w.spoken], dtype=torch.long) for w in windows]
         lengths = torch.tensor([len(t) for t in targets], dtype=torch.long)
         frames = torch.full((audio.shape[0],), audio.shape[1], dtype=torch.long)
         # Per audio frame: normalised per target token, a silent window (all blank, no tokens) or one with few
@@ -201,18 +206,13 @@ class CtcHead(nn.Module):
         return total / (audio.shape[0] * audio.shape[1])
 
 
-class FrameHead(nn.Module):
+class FrameHead(TokenHead):
     """Training only, never saved: classifies each encoder frame (20 ms) as no speech or as the text token
     being spoken, the tokens of an utterance spread evenly over its known span (synthetic speech has no
     forced alignment, and espeak-ng speaks at an even pace). A dense, alignment-free target: CTC's per-token
     loss stayed at its blank-only level for 1200 windows here, the decoder deaf all along."""
 
     IGNORE = -100
-
-    def __init__(self, d, token_ids):
-        super().__init__()
-        self.classes = {token: i + 1 for i, token in enumerate(sorted(token_ids))}
-        self.proj = nn.Linear(d, len(self.classes) + 1)
 
     def labels(self, spans, frames):
         labels = torch.zeros(frames, dtype=torch.long)
@@ -227,8 +227,8 @@ class FrameHead(nn.Module):
                 labels[frame] = self.classes[tokens[index]]
         return labels
 
-    def loss(self, audio, spans):
-        labels = torch.stack([self.labels(window_spans, audio.shape[1]) for window_spans in spans])
+    def loss(self, audio, windows):
+        labels = torch.stack([self.labels(w.spans, audio.shape[1]) for w in windows])
         logits = self.proj(audio)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).to(audio.device),
                                ignore_index=self.IGNORE)
@@ -249,14 +249,14 @@ def make_batch(windows):
     return mel, inputs, labels, mask
 
 
-def loss_of(model, batch, aux=None, aux_targets=None):
-    """The decoder's cross-entropy, and the encoder's auxiliary loss when `aux` is given (else 0)."""
+def loss_of(model, batch, aux=None, windows=None):
+    """The decoder's cross-entropy, and the encoder's auxiliary loss on `windows` when `aux` is given (else 0)."""
     mel, inputs, labels, mask = batch
     audio = model.model.encoder(mel)
     hidden = model.model.decoder(inputs, audio)
     # Logits only where a target is trained: the 51865-way projection is a large share of the work.
     logits = model.logits(hidden[mask])
-    aux_loss = aux.loss(audio, aux_targets) if aux is not None else torch.zeros(())
+    aux_loss = aux.loss(audio, windows) if aux is not None else torch.zeros(())
     return F.cross_entropy(logits, labels[mask]), aux_loss
 
 
@@ -369,16 +369,22 @@ def train(args):
     # in the 30 s is plain before windows fill up (a decoder facing ~7 utterances at once learned the phrases
     # as a language model and ignored the audio).
     easy_sampler = synth.WindowSampler(pool, vocab, args.seed, stop_probability=0.6)
-    ctc = None  # the auxiliary head (kept name: CTC or frame targets)
+    aux = None
+    aux_file = f"training-{args.aux}-head.pt"  # beside the fp32 checkpoint only, for --init; never converted
     if args.aux_weight > 0 and args.aux != "none":
         head_type = CtcHead if args.aux == "ctc" else FrameHead
-        ctc = head_type(args.d_model, {t for ids in vocab.ids.values() for t in ids}).to(args.device)
-        saved_head = os.path.join(args.init, f"training-{args.aux}-head.pt") if args.init else None
+        aux = head_type(args.d_model, {t for ids in vocab.ids.values() for t in ids}).to(args.device)
+        saved_head = os.path.join(args.init, aux_file) if args.init else None
         if saved_head and os.path.exists(saved_head):
-            ctc.load_state_dict(torch.load(saved_head))
-        print(f"{args.aux} head: {len(ctc.classes)} token classes + blank, weight {args.aux_weight}"
+            aux.load_state_dict(torch.load(saved_head))
+        print(f"{args.aux} head: {len(aux.classes)} token classes + class 0, weight {args.aux_weight}"
               + (f", from {saved_head}" if saved_head and os.path.exists(saved_head) else ""))
-    parameters = list(model.named_parameters()) + ([("ctc." + n, p) for n, p in ctc.named_parameters()] if ctc else [])
+
+    def save_head():
+        if aux is not None:
+            torch.save(aux.state_dict(), os.path.join(args.out, aux_file))
+
+    parameters = list(model.named_parameters()) + ([("aux." + n, p) for n, p in aux.named_parameters()] if aux else [])
     trainable = [p for _, p in parameters if p.requires_grad]
     # No weight decay on biases, norms and embeddings, as usual for transformers.
     decay = [p for n, p in parameters if p.requires_grad and p.dim() >= 2 and "embed" not in n]
@@ -388,7 +394,7 @@ def train(args):
     started = time.time()
     cpu_started = time.process_time()  # CPU seconds tell the cost apart from waiting on a busy machine
     data_seconds = 0.0
-    history, ctc_history = [], []
+    history, aux_history = [], []
     total_steps = args.steps
     for step in range(args.steps):
         if step >= total_steps:
@@ -400,14 +406,13 @@ def train(args):
         data_seconds += time.time() - t0
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.lr, args.warmup, total_steps)
-        aux_targets = [w.spoken if args.aux == "ctc" else w.spans for w in windows]
-        loss, ctc_loss = loss_of(model, batch, ctc, aux_targets)
+        loss, aux_loss = loss_of(model, batch, aux, windows)
         optimizer.zero_grad(set_to_none=True)
-        (loss + args.aux_weight * ctc_loss).backward()
+        (loss + args.aux_weight * aux_loss).backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         history.append(loss.item())
-        ctc_history.append(ctc_loss.item())
+        aux_history.append(aux_loss.item())
         if args.minutes and step + 1 >= args.warmup:
             # A wall-clock budget on a shared machine: shorten the cosine schedule to the steps that fit, so the
             # run still ends at a low learning rate. Such a run is not reproducible step for step.
@@ -417,17 +422,16 @@ def train(args):
         if (step + 1) % args.log_every == 0 or step + 1 == total_steps:
             elapsed = time.time() - started
             recent = history[-args.log_every:]
-            ctc_recent = ctc_history[-args.log_every:]
+            aux_recent = aux_history[-args.log_every:]
             print(f"step {step + 1}/{total_steps} loss {sum(recent) / len(recent):.3f} "
-                  f"{args.aux} {sum(ctc_recent) / len(ctc_recent):.3f} "
+                  f"{args.aux} {sum(aux_recent) / len(aux_recent):.3f} "
                   f"lr {optimizer.param_groups[0]['lr']:.2e} {elapsed:.0f} s "
                   f"({(step + 1) / elapsed:.3f} steps/s, {(step + 1) * args.batch / elapsed:.2f} windows/s, "
                   f"data {100 * data_seconds / elapsed:.0f}%, "
                   f"{(time.process_time() - cpu_started) / ((step + 1) * args.batch):.2f} CPU s/window)", flush=True)
         if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < total_steps:
             save_checkpoint(model, args.out, "float32")
-            if ctc is not None:
-                torch.save(ctc.state_dict(), os.path.join(args.out, f"training-{args.aux}-head.pt"))
+            save_head()
     elapsed = time.time() - started
     summary = {"steps": len(history), "minutes_budget": args.minutes, "init": args.init, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
                "aux": args.aux, "aux_weight": args.aux_weight, "easy_steps": args.easy_steps,
@@ -435,8 +439,7 @@ def train(args):
                "device": args.device,
                "final_loss": sum(history[-args.log_every:]) / len(history[-args.log_every:])}
     save_checkpoint(model, args.out, "float32", summary)
-    if ctc is not None:
-        torch.save(ctc.state_dict(), os.path.join(args.out, f"training-{args.aux}-head.pt"))
+    save_head()
     if args.fp16_out:
         save_checkpoint(model, args.fp16_out, "float16", summary)
     print(f"saved {args.out}" + (f" and {args.fp16_out} (fp16)" if args.fp16_out else "")
