@@ -1,13 +1,11 @@
 import { Graph } from './onnxBuilder';
 import {
-  attention,
+  fusedSelfAttention,
   elementType,
   gelu,
-  keyValueProjection,
   layerNorm,
   linear,
   mlpBlock,
-  queryProjection,
   weight,
   type BuildContext,
 } from './layers';
@@ -46,9 +44,7 @@ export function buildEncoder(ctx: Omit<BuildContext, 'graph'>): Graph {
   for (let i = 0; i < dims.encoderLayers; i++) {
     const layer = `model.encoder.layers.${i}`;
     const normed = layerNorm(c, x, `${layer}.self_attn_layer_norm`);
-    const { key, value } = keyValueProjection(c, normed, `${layer}.self_attn`, heads);
-    const query = queryProjection(c, normed, `${layer}.self_attn`, heads);
-    const { output } = attention(c, query, key, value);
+    const output = fusedSelfAttention(c, normed, `${layer}.self_attn`, heads);
     x = graph.op('Add', [x, linear(c, output, `${layer}.self_attn.out_proj`, { bias: true })]);
     x = mlpBlock(c, x, layer);
   }

@@ -129,6 +129,25 @@ export function attention(
   return { output: mergeHeads(ctx, g.op('MatMul', [weights, value])), weights };
 }
 
+/**
+ * The encoder's self-attention as onnxruntime's fused MultiHeadAttention contrib operator (CPU, CUDA,
+ * WebGPU and DirectML kernels, fp32 and fp16) instead of transposes, MatMul, Softmax, MatMul: measured on
+ * CPU, a 30 s window of tiny/base 9-10% faster and its transient memory 110 -> 59 / 161 -> 104 MiB,
+ * outputs within 1.2e-6. The decoder keeps the plain form: word timestamps read its cross-attention weights.
+ */
+export function fusedSelfAttention(ctx: BuildContext, x: string, prefix: string, heads: number): string {
+  const scale = (ctx.dims.dModel / heads) ** -0.5;
+  const query = linear(ctx, x, `${prefix}.q_proj`, { bias: true, scale });
+  const key = linear(ctx, x, `${prefix}.k_proj`, { bias: false });
+  const value = linear(ctx, x, `${prefix}.v_proj`, { bias: true });
+  return ctx.graph.op(
+    'MultiHeadAttention',
+    [query, key, value],
+    { num_heads: { int: heads }, scale: { float: 1 } },
+    'com.microsoft',
+  );
+}
+
 /** Pre-LN MLP sub-block with its residual. */
 export function mlpBlock(ctx: BuildContext, x: string, layer: string): string {
   const normed = layerNorm(ctx, x, `${layer}.final_layer_norm`);

@@ -99,8 +99,13 @@ export class Graph {
     this.outputs.push(valueInfo(name, type, dims));
   }
 
-  op(opType: string, inputs: readonly string[], attributes: Record<string, Attribute> = {}): string {
-    return this.opN(opType, inputs, 1, attributes)[0]!;
+  op(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Record<string, Attribute> = {},
+    domain: OperatorDomain = '',
+  ): string {
+    return this.opN(opType, inputs, 1, attributes, domain)[0]!;
   }
 
   opN(
@@ -108,11 +113,13 @@ export class Graph {
     inputs: readonly string[],
     outputCount: number,
     attributes: Record<string, Attribute> = {},
+    domain: OperatorDomain = '',
   ): string[] {
     const name = this.fresh(opType);
     const outputs = Array.from({ length: outputCount }, (_, i) => `${name}/output_${i}`);
     this.nodes.push({
       opType,
+      ...(domain ? { domain } : {}),
       name,
       input: [...inputs],
       output: outputs,
@@ -154,6 +161,9 @@ export class Graph {
 }
 
 export const opsetVersion = 17;
+/** '' is the standard ONNX domain; 'com.microsoft' holds onnxruntime's contrib operators. */
+export type OperatorDomain = '' | 'com.microsoft';
+const contribOpsetVersion = 1;
 /** IR 8 is what onnx 1.12-1.14 write for opset 17. */
 const irVersion = 8;
 /** Tensors smaller than this stay inline even in external-data mode, as onnx's own converter does. */
@@ -209,7 +219,10 @@ export async function writeModel(path: string, graph: Graph, options: WriteOptio
   const dataPath = `${path}_data`;
   const header = onnx.ModelProto.encode({
     irVersion,
-    opsetImport: [{ domain: '', version: opsetVersion }],
+    opsetImport: [
+      { domain: '', version: opsetVersion },
+      { domain: 'com.microsoft', version: contribOpsetVersion },
+    ],
     producerName: 'quantum-stt',
     producerVersion: options.producerVersion,
   }).finish();

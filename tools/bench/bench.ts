@@ -9,19 +9,16 @@
  * RSS is that engine's alone. Results: a table on stdout, everything measured in bench-results/<time>.json.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { manifestFileName, makeRandomModel } from '../../src/convert/convert';
 import { loadMedia } from '../../src/engine/media';
 import { measureBandwidth, type BandwidthResult } from './bandwidth';
-import { jsGapsMs, mean, percentile, type ChildResult, type InputResult } from './common';
+import { jsGapsMs, mean, percentile, randomBenchModel, type ChildResult, type InputResult } from './common';
 
 const root = join(__dirname, '..', '..');
 const cacheDir = join(root, '.cache', 'bench');
 const fixtures = join(root, 'test', 'fixtures', 'audio');
-const configs = join(root, 'test', 'fixtures', 'whisper-configs');
 const SAMPLE_RATE = 16_000;
 
 const knownSizes = ['tiny', 'base', 'small', 'medium', 'large-v3', 'large-v3-turbo'];
@@ -96,37 +93,6 @@ function parseOptions(argv: readonly string[]): Options {
     if (set !== 'long' && set !== 'clips') throw new Error(`unknown set ${String(set)} (long, clips)`);
   }
   return options;
-}
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
-  );
-}
-
-/**
- * Changes whenever the converter's code or the package version changes: a new key converts again. (Only the
- * version of package.json counts: a dependency added elsewhere does not change the weights.)
- */
-function converterKey(): string {
-  const hash = createHash('sha256');
-  for (const file of filesUnder(join(root, 'src', 'convert')).sort()) {
-    hash.update(relative(root, file)).update(readFileSync(file));
-  }
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
-  return hash.update(version).digest('hex').slice(0, 12);
-}
-
-/** A random-weight fp32 model of the real size, converted once into .cache/bench/models. */
-async function benchModel(size: string): Promise<string> {
-  const outDir = join(cacheDir, 'models', `random-${size}-fp32-${converterKey()}`);
-  if (existsSync(join(outDir, manifestFileName))) return outDir;
-  const tokenizerDir = join(configs, size.startsWith('large-v3') ? 'whisper-large-v3-turbo' : 'whisper-tiny');
-  process.stderr.write(`converting a random-weight ${size} model into ${relative(root, outDir)} …\n`);
-  const started = performance.now();
-  await makeRandomModel({ size, tokenizerDir, outDir, dtype: 'fp32', seed: 0, withPastDecoder: true });
-  process.stderr.write(`  done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
-  return outDir;
 }
 
 function writeFloatWav(path: string, samples: Float32Array): void {
@@ -536,7 +502,7 @@ async function main(): Promise<void> {
 
   const raw: { model: string; set: string; result: ChildResult }[] = [];
   for (const size of options.models) {
-    const dir = await benchModel(size);
+    const dir = await randomBenchModel(size, { withPastDecoder: true });
     for (const [set, inputs] of sets) {
       for (const engine of options.engines) {
         process.stderr.write(`${size} ${set} ${engine} …\n`);

@@ -1,9 +1,51 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { manifestFileName, makeRandomModel } from '../../src/convert/convert';
 
 /**
  * Shared between the bench harness (bench.ts) and its per-engine child (runOne.ts): the timed record of
- * every onnxruntime session run, the per-input result a child reports, and small statistics helpers.
+ * every onnxruntime session run, the per-input result a child reports, and small statistics helpers; and with
+ * the memory bench, the random-weight models they measure.
  */
+
+const root = join(__dirname, '..', '..');
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
+}
+
+/**
+ * Changes whenever the converter's code or the package version changes: a new key converts again. (Only the
+ * version of package.json counts: a dependency added elsewhere does not change the weights.)
+ */
+function converterKey(): string {
+  const hash = createHash('sha256');
+  for (const file of filesUnder(join(root, 'src', 'convert')).sort()) {
+    hash.update(relative(root, file)).update(readFileSync(file));
+  }
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  return hash.update(version).digest('hex').slice(0, 12);
+}
+
+/** A random-weight fp32 model of the real size, converted once into .cache/bench/models. */
+export async function randomBenchModel(
+  size: string,
+  options: { readonly withPastDecoder: boolean },
+): Promise<string> {
+  const variant = options.withPastDecoder ? '' : '-merged-only';
+  const outDir = join(root, '.cache', 'bench', 'models', `random-${size}-fp32${variant}-${converterKey()}`);
+  if (existsSync(join(outDir, manifestFileName))) return outDir;
+  const configs = join(root, 'test', 'fixtures', 'whisper-configs');
+  const tokenizerDir = join(configs, size.startsWith('large-v3') ? 'whisper-large-v3-turbo' : 'whisper-tiny');
+  process.stderr.write(`converting a random-weight ${size} model into ${relative(root, outDir)} …\n`);
+  const started = performance.now();
+  await makeRandomModel({ size, tokenizerDir, outDir, dtype: 'fp32', seed: 0, ...options });
+  process.stderr.write(`  done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+  return outDir;
+}
 
 /** One `InferenceSession.run` call, timed from the JavaScript side (what the caller waits for). */
 export interface SessionRun {

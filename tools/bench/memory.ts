@@ -14,14 +14,12 @@
  * reads only that far.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { manifestFileName, makeRandomModel } from '../../src/convert/convert';
 import { isSttError, loadModel, type RunOptions, type TranscribeProgress } from '../../src/engine/index';
 import { openMedia } from '../../src/engine/media';
-import { peakRssKb } from './common';
+import { peakRssKb, randomBenchModel } from './common';
 
-const root = join(__dirname, '..', '..');
 const MIB = 1024 * 1024;
 
 interface Config {
@@ -41,16 +39,6 @@ function parseConfig(text: string): Config {
 function argument(argv: readonly string[], name: string): string | undefined {
   const index = argv.indexOf(`--${name}`);
   return index === -1 ? undefined : argv[index + 1];
-}
-
-/** The random-weight tiny model of the real size, made once (it does not need to match the bench's). */
-async function tinyModel(): Promise<string> {
-  const outDir = join(root, '.cache', 'bench', 'memory-random-tiny-fp32');
-  if (!existsSync(join(outDir, manifestFileName))) {
-    const tokenizerDir = join(root, 'test', 'fixtures', 'whisper-configs', 'whisper-tiny');
-    await makeRandomModel({ size: 'tiny', tokenizerDir, outDir, dtype: 'fp32', seed: 0 });
-  }
-  return outDir;
 }
 
 function onnxBytes(modelDir: string): number {
@@ -101,7 +89,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const input = argument(argv, 'input');
   if (input === undefined) throw new Error('memory: --input <media file> is required');
-  const modelDir = argument(argv, 'model') ?? (await tinyModel());
+  const modelDir = argument(argv, 'model') ?? (await randomBenchModel('tiny', { withPastDecoder: false }));
   const tokens = Number(argument(argv, 'tokens') ?? '4');
   const child = argument(argv, 'child');
   const stopAfterSec = Number(argument(argv, 'stop-after-min') ?? Infinity) * 60;
