@@ -5,7 +5,9 @@
  *   node --import tsx tools/bench/memory.ts --input /tmp/two-hours.m4a [--model <dir>] [--tokens 4] \
  *     [--configs sequential,chunked:8,chunked:16] [--stop-after-min M]
  *
- * Each configuration runs in a child process of its own (so that its VmHWM is its own) that opens the file
+ * Each configuration runs in a child process of its own (so that its VmHWM is its own): this file bundled by
+ * esbuild and run by plain node, as the engine host runs in the product (the TypeScript loader alone would add
+ * ~30 MiB), with the allocator settings the extension gives the engine host (`engineHostEnv`). It opens the file
  * the way the engine host does (`openMedia`: streamed), transcribes it with the random-weight tiny model (or `--model`), and
  * reports its peak resident set (VmHWM) minus the size of the model's ONNX files. `--tokens` caps the
  * tokens per window (maxNewTokens) so that two hours finish in minutes; memory does not depend on it.
@@ -16,10 +18,13 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildSync } from 'esbuild';
 import { isSttError, loadModel, type RunOptions, type TranscribeProgress } from '../../src/engine/index';
 import { openMedia } from '../../src/engine/media';
+import { engineHostEnv } from '../../src/service/hostEnv';
 import { peakRssKb, randomBenchModel } from './common';
 
+const root = join(__dirname, '..', '..');
 const MIB = 1024 * 1024;
 
 interface Config {
@@ -91,20 +96,32 @@ async function main(): Promise<void> {
   if (input === undefined) throw new Error('memory: --input <media file> is required');
   const modelDir = argument(argv, 'model') ?? (await randomBenchModel('tiny', { withPastDecoder: false }));
   const tokens = Number(argument(argv, 'tokens') ?? '4');
-  const child = argument(argv, 'child');
+  const childConfig = argument(argv, 'child');
   const stopAfterSec = Number(argument(argv, 'stop-after-min') ?? Infinity) * 60;
-  if (child !== undefined) return measure(input, modelDir, parseConfig(child), tokens, stopAfterSec);
+  if (childConfig !== undefined) return measure(input, modelDir, parseConfig(childConfig), tokens, stopAfterSec);
 
+  const child = join(root, '.cache', 'bench', 'memory-child.cjs');
+  buildSync({
+    entryPoints: [__filename],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: child,
+    external: ['onnxruntime-node', 'onnxruntime-common'],
+    logLevel: 'warning',
+  });
   const modelMiB = onnxBytes(modelDir) / MIB;
   const configs = (argument(argv, 'configs') ?? 'sequential,chunked:8,chunked:16').split(',');
   process.stdout.write(`model ${modelDir}: ${modelMiB.toFixed(0)} MiB of ONNX files\n`);
   for (const config of configs) {
     parseConfig(config);
-    const run = spawnSync(
-      process.execPath,
-      [...process.execArgv, __filename, ...argv, '--model', modelDir, '--child', config],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
-    );
+    const run = spawnSync(process.execPath, [child, ...argv, '--model', modelDir, '--child', config], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 20,
+      env: { ...process.env, ...engineHostEnv },
+    });
     if (run.status !== 0) throw new Error(`memory: ${config} failed (exit ${run.status})`);
     const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as {
       peakRssKb: number;
