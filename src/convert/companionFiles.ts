@@ -89,7 +89,7 @@ const dimsFields: Record<string, (dims: WhisperDims) => number> = {
   max_target_positions: (d) => d.maxTargetPositions,
 };
 
-function requiredId(ids: ReadonlyMap<string, number>, token: string, tokenizerDir: string): number {
+export function requiredId(ids: ReadonlyMap<string, number>, token: string, tokenizerDir: string): number {
   const id = ids.get(token);
   if (id === undefined) throw new SttError('convert', `${tokenizerDir}: the tokenizer has no ${token} token`);
   return id;

@@ -11,6 +11,7 @@ import {
   randomPreprocessorConfig,
   readJsonIfPresent,
   readTokenIds,
+  requiredId,
   vocabSizeOf,
 } from './companionFiles';
 import { parameterCount, projOutName, readDims, whisperTensorSpecs, type WhisperDims } from './config';
@@ -109,7 +110,11 @@ function shapeText(shape: readonly number[]): string {
 export async function convertCheckpoint(options: ConvertCheckpointOptions): Promise<ConvertResult> {
   const checkpointDir = resolve(options.checkpointDir);
   const configPath = join(checkpointDir, 'config.json');
-  const { dims } = await readDims(configPath);
+  const { dims, json } = await readDims(configPath);
+  const startOfTranscript = json['decoder_start_token_id'];
+  if (!Number.isInteger(startOfTranscript) || (startOfTranscript as number) >= dims.vocabSize) {
+    fail(`${configPath}: decoder_start_token_id (<|startoftranscript|>'s id) is missing or out of range`);
+  }
   const checkpoint = await Checkpoint.open(checkpointDir);
 
   const shapes = new Map<string, readonly number[]>();
@@ -137,6 +142,7 @@ export async function convertCheckpoint(options: ConvertCheckpointOptions): Prom
     source,
     shapes,
     tiedOutput: !projOut,
+    startOfTranscript: startOfTranscript as number,
     manifestSource: {
       kind: 'checkpoint',
       dir: checkpointDir,
@@ -175,6 +181,7 @@ export async function makeRandomModel(options: MakeRandomModelOptions): Promise<
     source: new RandomWeights(dims, seed, shapes),
     shapes,
     tiedOutput: true,
+    startOfTranscript: requiredId(ids, '<|startoftranscript|>', tokenizerDir),
     manifestSource: { kind: 'random', size: options.size, seed, tokenizerDir },
     writeCompanions: async (dir, configExtras) => {
       const template = (name: string) => readJsonIfPresent(join(tokenizerDir, name));
@@ -201,6 +208,7 @@ interface ModelPlan {
   readonly source: WeightSource;
   readonly shapes: ReadonlyMap<string, readonly number[]>;
   readonly tiedOutput: boolean;
+  readonly startOfTranscript: number;
   readonly manifestSource: Manifest['source'];
   /** Writes config and tokenizer files into `dir`; `configExtras` are keys to add to config.json. */
   readonly writeCompanions: (dir: string, configExtras: Record<string, unknown>) => Promise<string[]>;
@@ -220,7 +228,12 @@ async function writeModelFolder(options: CommonOptions, plan: ModelPlan): Promis
     shapes: plan.shapes,
   };
   const decoder = (variant: DecoderVariant) => () =>
-    buildDecoder(context, { timestamped, tiedOutput: plan.tiedOutput, variant });
+    buildDecoder(context, {
+      timestamped,
+      tiedOutput: plan.tiedOutput,
+      startOfTranscript: plan.startOfTranscript,
+      variant,
+    });
   const graphs: [string, () => Graph][] = [
     [`encoder_model${suffix}.onnx`, () => buildEncoder(context)],
     [`decoder_model_merged${suffix}.onnx`, decoder('merged')],

@@ -49,7 +49,13 @@ export type DecoderVariant = 'merged' | 'withPast';
 
 export function buildDecoder(
   ctx: Omit<BuildContext, 'graph'>,
-  options: { timestamped: boolean; tiedOutput: boolean; variant?: DecoderVariant },
+  options: {
+    timestamped: boolean;
+    tiedOutput: boolean;
+    /** <|startoftranscript|>'s id: logits start at its position. */
+    startOfTranscript: number;
+    variant?: DecoderVariant;
+  },
 ): Graph {
   const variant = options.variant ?? 'merged';
   const graph = new Graph('whisper_decoder');
@@ -144,16 +150,28 @@ export function buildDecoder(
     x = mlpBlock(c, x, layer);
   }
   x = layerNorm(c, x, 'model.decoder.layer_norm');
+  // Logits from the start-of-transcript token on (every position when the input has none). A window's first
+  // step also feeds the previous text's prompt, up to 224 positions before <|startoftranscript|> whose logits
+  // nobody reads (OpenAI reads the SOT position and the last): projecting them onto the vocabulary took most
+  // of a tiny model's first step and tens of MiB of output, held twice (onnxruntime's and JavaScript's copy).
+  const isStart = graph.op('Cast', [graph.op('Equal', [inputIds, int64s(c, [options.startOfTranscript])])], {
+    to: { int: 6 }, // int32: ArgMax takes no bool
+  });
+  const firstStart = graph.op('ArgMax', [isStart], { axis: { int: 1 }, keepdims: { int: 0 } });
+  const logitsFrom = graph.op('Slice', [firstStart, int64s(c, [0]), int64s(c, [1])]); // row 0: rows agree
+  x = graph.op('Slice', [x, logitsFrom, int64s(c, [2 ** 62]), int64s(c, [1])]);
 
   // Gemm's transB reads the [vocab, d] embedding as is: no transposed copy of the largest matrix.
   const outputWeight = weight(c, options.tiedOutput ? 'model.decoder.embed_tokens.weight' : projOutName);
   const flat = graph.op('Reshape', [x, int64s(c, [-1, dims.dModel])]);
   const flatLogits = graph.op('Gemm', [flat, outputWeight], { transB: { int: 1 } });
-  const logitsShape = graph.op('Concat', [graph.op('Shape', [inputIds]), int64s(c, [dims.vocabSize])], {
-    axis: { int: 0 },
-  });
+  const logitsShape = graph.op(
+    'Concat',
+    [graph.op('Shape', [x], { end: { int: 2 } }), int64s(c, [dims.vocabSize])],
+    { axis: { int: 0 } },
+  );
   const logits = graph.op('Reshape', [flatLogits, logitsShape]);
-  graph.output(toFloat32(c, logits), 'logits', 'float32', [batch, decoderSequence, dims.vocabSize]);
+  graph.output(toFloat32(c, logits), 'logits', 'float32', [batch, 'logits_sequence_length', dims.vocabSize]);
   return graph;
 }
 

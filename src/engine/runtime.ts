@@ -308,14 +308,27 @@ function repeatIndices(batch: number, times: number): number[] {
   return Array.from({ length: batch * times }, (_, index) => Math.floor(index / times));
 }
 
+/**
+ * Our converter's decoders return logits from the <|startoftranscript|> position on (the prompt before it needs
+ * none); other decoders return every position. Either way callers index by the position fed.
+ */
 function stepLogits(tensor: ort.Tensor, positions: number): StepLogits {
+  const returned = tensor.dims[1] ?? 0;
   const vocab = tensor.dims[2] ?? 0;
+  const firstReturned = positions - returned;
   const data =
     tensor.type === 'float16' ? fromFloat16(tensor.data as Uint16Array) : (tensor.data as Float32Array);
   return {
     positions,
-    at: (row, position) =>
-      data.subarray((row * positions + position) * vocab, (row * positions + position + 1) * vocab),
+    at: (row, position) => {
+      if (position < firstReturned || position >= positions) {
+        throw new Error(
+          `logits of position ${position} not returned (positions ${firstReturned}-${positions - 1})`,
+        );
+      }
+      const offset = (row * returned + position - firstReturned) * vocab;
+      return data.subarray(offset, offset + vocab);
+    },
   };
 }
 

@@ -48,7 +48,10 @@ describe('random models of the real sizes', () => {
     const dims = modelSizes.tiny;
     const shapes = new Map(whisperTensorSpecs(dims).map((s) => [s.name, s.shape]));
     const context = { source: new RandomWeights(dims, 0, shapes), dtype: 'fp32' as const, dims, shapes };
-    const graphs = [buildEncoder(context), buildDecoder(context, { timestamped: false, tiedOutput: true })];
+    const graphs = [
+      buildEncoder(context),
+      buildDecoder(context, { timestamped: false, tiedOutput: true, startOfTranscript: 50258 }),
+    ];
     const weights = graphs.flatMap((g) => g.initializers.filter((t) => t.name.startsWith('model.')));
     const base = (name: string) => name.replace(/(\.T)?(\.scaled)?$/, '');
     assert.deepEqual(new Set(weights.map((t) => base(t.name))), new Set(shapes.keys()));

@@ -197,6 +197,37 @@ test('steps after the first run through decoder_with_past_model when present, wi
   assert.deepEqual(withPast.beams, merged.beams);
 });
 
+test('a prompt before <|startoftranscript|> gets no logits; the positions from it on equal token-by-token steps', async () => {
+  const { resolveModelFolder } = await import('../../src/engine/modelFolder');
+  const { resolveLoadOptions } = await import('../../src/engine/options');
+  const { WhisperRuntime } = await import('../../src/engine/runtime');
+  const loadOptions = resolveLoadOptions({ executionProviders: ['cpu'] });
+  const runtime = await WhisperRuntime.open(resolveModelFolder(modelDir, loadOptions.dtype), loadOptions);
+  try {
+    const features = await runtime.encode(
+      new Float32Array(80 * 3000).map((_, i) => Math.sin(i / 9)),
+      1,
+    );
+    const prompt = [50361, 440, 3344, 13]; // <|startofprev|> " The" " cat" "."
+    const sequence = [...prompt, 50258, 50259, 50359, 50363];
+    const sotIndex = prompt.length;
+    const oneShot = await runtime.startDecoding(features).step([sequence]);
+    assert.equal(oneShot.positions, sequence.length);
+    assert.throws(() => oneShot.at(0, sotIndex - 1), /not returned/);
+    const stepwise = runtime.startDecoding(features);
+    for (const [position, token] of sequence.entries()) {
+      const logits = await stepwise.step([[token]]);
+      if (position < sotIndex) continue;
+      const expected = logits.at(0, 0);
+      const actual = oneShot.at(0, position);
+      const worst = expected.reduce((max, value, i) => Math.max(max, Math.abs(value - actual[i]!)), 0);
+      assert.ok(worst < 1e-3, `position ${position}: logits differ by ${worst}`);
+    }
+  } finally {
+    await runtime.release();
+  }
+});
+
 test('a folder without config.json, without a part, or without the dtype asked for is a model error', async () => {
   assert.match((await loadError(scratch)).message, /no config\.json/);
   const noDecoder = copyOfModel('no-decoder');
