@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     format: 'cjs',
     target: 'node20',
     outfile: child,
-    external: ['onnxruntime-node', 'onnxruntime-common'],
+    external: ['onnxruntime-node', 'onnxruntime-common', 'esbuild'],
     logLevel: 'warning',
   });
   const modelMiB = onnxBytes(modelDir) / MIB;
