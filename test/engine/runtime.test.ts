@@ -26,6 +26,18 @@ function copyOfModel(name: string): string {
   return dir;
 }
 
+/** The runtime alone, on the CPU: sessions, encoder, decoder passes. */
+async function openRuntime(
+  dir: string,
+  logger?: { info(message: string): void; warn(message: string): void },
+) {
+  const { resolveModelFolder } = await import('../../src/engine/modelFolder');
+  const { resolveLoadOptions } = await import('../../src/engine/options');
+  const { WhisperRuntime } = await import('../../src/engine/runtime');
+  const loadOptions = resolveLoadOptions({ executionProviders: ['cpu'], ...(logger ? { logger } : {}) });
+  return WhisperRuntime.open(resolveModelFolder(dir, loadOptions.dtype), loadOptions);
+}
+
 async function loadError(dir: string, options: Parameters<typeof loadModel>[1] = {}): Promise<Error> {
   try {
     const model = await loadModel(dir, { executionProviders: ['cpu'], ...options });
@@ -110,11 +122,7 @@ test('on this machine, the default provider list loads without trying what canno
 
 test('batched decoding gives each row what decoding it alone gives', async () => {
   const { decodeWindow, GreedySelector } = await import('../../src/engine/decoding');
-  const { resolveModelFolder } = await import('../../src/engine/modelFolder');
-  const { resolveLoadOptions } = await import('../../src/engine/options');
-  const { WhisperRuntime } = await import('../../src/engine/runtime');
-  const loadOptions = resolveLoadOptions({ executionProviders: ['cpu'] });
-  const runtime = await WhisperRuntime.open(resolveModelFolder(modelDir, loadOptions.dtype), loadOptions);
+  const runtime = await openRuntime(modelDir);
   try {
     const frames = 80 * 3000;
     const mel = new Float32Array(2 * frames).map((_, i) => Math.sin(i / (i < frames ? 7 : 3)));
@@ -149,9 +157,6 @@ test('steps after the first run through decoder_with_past_model when present, wi
   const { convertCheckpoint } = await import('../../src/convert/convert');
   const { decodeWindow, GreedySelector } = await import('../../src/engine/decoding');
   const { BeamSearchSelector } = await import('../../src/engine/beam');
-  const { resolveModelFolder } = await import('../../src/engine/modelFolder');
-  const { resolveLoadOptions } = await import('../../src/engine/options');
-  const { WhisperRuntime } = await import('../../src/engine/runtime');
   const withPastDir = join(scratch, 'with-past');
   await convertCheckpoint({
     checkpointDir: tinyRandomCheckpoint,
@@ -172,8 +177,7 @@ test('steps after the first run through decoder_with_past_model when present, wi
   const decodeWith = async (dir: string) => {
     const messages: string[] = [];
     const log = (message: string) => messages.push(message);
-    const loadOptions = resolveLoadOptions({ executionProviders: ['cpu'], logger: { info: log, warn: log } });
-    const runtime = await WhisperRuntime.open(resolveModelFolder(dir, loadOptions.dtype), loadOptions);
+    const runtime = await openRuntime(dir, { info: log, warn: log });
     try {
       const features = await runtime.encode(mel, 2);
       const greedy = await decodeWindow(runtime.startDecoding(features), 2, plan, new GreedySelector(50257));
@@ -198,11 +202,7 @@ test('steps after the first run through decoder_with_past_model when present, wi
 });
 
 test('a prompt before <|startoftranscript|> gets no logits; the positions from it on equal token-by-token steps', async () => {
-  const { resolveModelFolder } = await import('../../src/engine/modelFolder');
-  const { resolveLoadOptions } = await import('../../src/engine/options');
-  const { WhisperRuntime } = await import('../../src/engine/runtime');
-  const loadOptions = resolveLoadOptions({ executionProviders: ['cpu'] });
-  const runtime = await WhisperRuntime.open(resolveModelFolder(modelDir, loadOptions.dtype), loadOptions);
+  const runtime = await openRuntime(modelDir);
   try {
     const features = await runtime.encode(
       new Float32Array(80 * 3000).map((_, i) => Math.sin(i / 9)),
