@@ -98,7 +98,8 @@ async function main(): Promise<void> {
   const tokens = Number(argument(argv, 'tokens') ?? '4');
   const childConfig = argument(argv, 'child');
   const stopAfterSec = Number(argument(argv, 'stop-after-min') ?? Infinity) * 60;
-  if (childConfig !== undefined) return measure(input, modelDir, parseConfig(childConfig), tokens, stopAfterSec);
+  if (childConfig !== undefined)
+    return measure(input, modelDir, parseConfig(childConfig), tokens, stopAfterSec);
 
   const child = join(root, '.cache', 'bench', 'memory-child.cjs');
   buildSync({
