@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadMedia } from '../../src/engine/media';
+import { engineHostEnv } from '../../src/service/hostEnv';
 import { measureBandwidth, type BandwidthResult } from './bandwidth';
 import { jsGapsMs, mean, percentile, randomBenchModel, type ChildResult, type InputResult } from './common';
 
@@ -176,8 +177,13 @@ function runChild(engine: string, model: string, inputs: readonly string[], toke
       '--json',
       json,
     ],
-    // Both engines leave onnxruntime's intra-op thread count at its default (one per physical core).
-    { stdio: ['ignore', 'inherit', 'inherit'], cwd: root },
+    // Both engines leave onnxruntime's intra-op thread count at its default (one per physical core). Ours
+    // runs with the engine host's allocator settings, as in the product (they change memory, not speed).
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      cwd: root,
+      env: engine === 'ours' ? { ...process.env, ...engineHostEnv } : process.env,
+    },
   );
   if (child.status !== 0) throw new Error(`runOne ${engine} ${model} failed (exit ${child.status})`);
   const result = JSON.parse(readFileSync(json, 'utf8')) as ChildResult;
