@@ -357,6 +357,14 @@ def train(args):
     if args.device == "cpu":
         check_blas(args.threads)
     model = Whisper(dims)
+    # transformers' normal(0, 0.02) leaves the convolutions' output ~14 times smaller than the sinusoidal
+    # positions it is added to: the encoder's output then hardly depends on the audio (2% apart for two
+    # different pure tones, measured), and the decoder learns the phrases as a language model long before any
+    # gradient makes the audio count. With std 0.1 the two are of one size: one utterance per window, English,
+    # reached 0.09 nats per phrase on unseen renditions after 3200 windows, where 0.02 stayed at the language
+    # model's 3.2 (and could not even learn 24 pure tones).
+    for conv in (model.model.encoder.conv1, model.model.encoder.conv2):
+        conv.weight.data.normal_(0.0, args.conv_std)
     if args.init:
         # Continues from a saved checkpoint's weights (the optimizer starts afresh: use a lower --lr).
         model.load_state_dict(read_safetensors(os.path.join(args.init, "model.safetensors")))
@@ -497,6 +505,7 @@ def main(argv=None):
     parser.add_argument("--encoder-layers", type=int, default=2)
     parser.add_argument("--decoder-layers", type=int, default=2)
     parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--conv-std", type=float, default=0.1, help="init std of the encoder's convolutions")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--easy-steps", type=int, default=0,
                         help="steps at the start whose windows hold fewer utterances (a curriculum)")
