@@ -173,13 +173,11 @@ async function manageAndImport({ page, ui, shot, store, modelDir }) {
 
 async function selectAndDelete({ page, ui, shot, store }) {
   await clearNotifications();
-  await runCommand(page, 'Quantum STT: Select Model', { opensQuickInput: true });
-  await (await ui.quickPickRow('tiny-random')).click();
+  await ui.pickFromCommand('Quantum STT: Select Model', 'tiny-random');
   await ui.statusBarShows('tiny-random');
   await shot('8c-selected');
   // whisper-base is still loaded in the engine host from the first run: deleting it unloads it first.
-  await runCommand(page, 'Quantum STT: Manage Models', { opensQuickInput: true });
-  await (await ui.quickPickRow(suggested.id)).click();
+  await ui.pickFromCommand('Quantum STT: Manage Models', suggested.id);
   await (await ui.quickPickRow('Delete')).click();
   const dialog = page.locator('.monaco-dialog-box');
   await dialog.waitFor({ state: 'visible', timeout: 15_000 });
@@ -217,8 +215,7 @@ async function convertCheckpoint({ page, ui, shot, store }) {
   }
   await shot('8d-converted');
   await clearNotifications();
-  await runCommand(page, 'Quantum STT: Select Model', { opensQuickInput: true });
-  await (await ui.quickPickRow('tiny-random-onnx')).click();
+  await ui.pickFromCommand('Quantum STT: Select Model', 'tiny-random-onnx');
   await ui.statusBarShows('tiny-random-onnx');
   await shot('8d-selected');
   const progress = (await recordedToasts()).find((text) => text.includes('Converting'));
@@ -227,15 +224,14 @@ async function convertCheckpoint({ page, ui, shot, store }) {
   );
 }
 
-async function exportVtt({ page, ui, shot, workspace }) {
+async function exportVtt({ ui, shot, workspace }) {
   await clearNotifications();
   const transcript = readTranscript('jfk.wav');
   const vttPath = join(workspace, 'jfk.vtt');
   rmSync(vttPath, { force: true });
   await explorerRow('jfk.wav.transcript.json').dblclick();
   await panelFrame('jfk.wav');
-  await runCommand(page, 'Quantum STT: Export Transcript As…', { opensQuickInput: true });
-  await (await ui.quickPickRow('vtt')).click();
+  await ui.pickFromCommand('Quantum STT: Export Transcript As…', 'vtt');
   await ui.acceptFileDialog('Export transcript as VTT', vttPath, {});
   await poll(
     `${vttPath} to be written`,
@@ -323,6 +319,25 @@ function uiHelpers(page) {
       // The label's text starts with the space after its icon.
       const exactly = new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
       return rows.filter({ has: page.locator('.label-name', { hasText: exactly }) }).first();
+    },
+    /**
+     * Runs a command that shows a quick pick and clicks its row `label`. On a loaded machine the quick pick
+     * sometimes closes right after it opens (its rows stay in the page, hidden): then the click cannot happen,
+     * and the command is run again.
+     */
+    async pickFromCommand(title, label, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await runCommand(page, title, { opensQuickInput: true });
+        const clicked = await this.quickPickRow(label)
+          .then((row) => row.click({ timeout: 5000 }))
+          .then(() => true)
+          .catch((error) => {
+            if (Date.now() > deadline) throw error;
+            return false;
+          });
+        if (clicked) return;
+      }
     },
     /** Accepts the open input box once it holds `expected`. */
     async acceptInputBox(expected) {
@@ -431,8 +446,7 @@ async function downloadFromPalette({ page, ui, shot, store, hub: startHub }) {
   if (existsSync(join(store, suggested.id))) throw new Error(`${suggested.id} is still installed`);
   const requestsBefore = hub.requests.length;
   await recordToasts();
-  await runCommand(page, 'Quantum STT: Download Model', { opensQuickInput: true });
-  await (await ui.quickPickRow(suggested.id)).click();
+  await ui.pickFromCommand('Quantum STT: Download Model', suggested.id);
   await (await ui.quickPickRow('fp32')).click();
   const ready = page.locator('.notification-toast', { hasText: `${suggested.id} is ready` });
   await ready.first().waitFor({ state: 'visible', timeout: 60_000 });
