@@ -61,7 +61,7 @@ export function dimsFromConfig(config: unknown, file: string): WhisperDims {
 
 export async function readDims(
   configPath: string,
-): Promise<{ dims: WhisperDims; json: Record<string, unknown> }> {
+): Promise<{ dims: WhisperDims; startOfTranscript: number }> {
   let json: unknown;
   try {
     json = JSON.parse(await readFile(configPath, 'utf8'));
@@ -74,7 +74,23 @@ export async function readDims(
       },
     );
   }
-  return { dims: dimsFromConfig(json, configPath), json: json as Record<string, unknown> };
+  const dims = dimsFromConfig(json, configPath);
+  return {
+    dims,
+    startOfTranscript: startOfTranscriptFromConfig(json as Record<string, unknown>, dims, configPath),
+  };
+}
+
+/** <|startoftranscript|>'s id: the decoder graph returns logits from its position on. */
+function startOfTranscriptFromConfig(json: Record<string, unknown>, dims: WhisperDims, file: string): number {
+  const id = json['decoder_start_token_id'];
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= dims.vocabSize) {
+    throw new SttError(
+      'convert',
+      `${file}: decoder_start_token_id (<|startoftranscript|>'s id) must be a token id below vocab_size ${dims.vocabSize}, found ${JSON.stringify(id)}`,
+    );
+  }
+  return id;
 }
 
 export interface TensorSpec {

@@ -110,11 +110,7 @@ function shapeText(shape: readonly number[]): string {
 export async function convertCheckpoint(options: ConvertCheckpointOptions): Promise<ConvertResult> {
   const checkpointDir = resolve(options.checkpointDir);
   const configPath = join(checkpointDir, 'config.json');
-  const { dims, json } = await readDims(configPath);
-  const startOfTranscript = json['decoder_start_token_id'];
-  if (!Number.isInteger(startOfTranscript) || (startOfTranscript as number) >= dims.vocabSize) {
-    fail(`${configPath}: decoder_start_token_id (<|startoftranscript|>'s id) is missing or out of range`);
-  }
+  const { dims, startOfTranscript } = await readDims(configPath);
   const checkpoint = await Checkpoint.open(checkpointDir);
 
   const shapes = new Map<string, readonly number[]>();
@@ -142,7 +138,7 @@ export async function convertCheckpoint(options: ConvertCheckpointOptions): Prom
     source,
     shapes,
     tiedOutput: !projOut,
-    startOfTranscript: startOfTranscript as number,
+    startOfTranscript,
     manifestSource: {
       kind: 'checkpoint',
       dir: checkpointDir,

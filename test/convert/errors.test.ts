@@ -125,6 +125,15 @@ describe('bad input is refused with the file and tensor named, and no output', (
     );
   });
 
+  test('no usable decoder_start_token_id in config.json', async () => {
+    const dir = checkpointFolderWithoutWeights('sot');
+    temps.push(dir);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, decoder_start_token_id: 99_999 }));
+    copyFileSync(join(tinyRandomCheckpoint, 'model.safetensors'), join(dir, 'model.safetensors'));
+    await expectFailure(dir, 'sot', /config\.json/, /decoder_start_token_id/, /99999/);
+  });
+
   test('unsupported dtype (I8)', async () => {
     const altered = tensors.map((t) =>
       t.name === 'model.encoder.conv1.bias'
