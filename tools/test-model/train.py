@@ -357,8 +357,8 @@ def train(args):
     if args.device == "cpu":
         check_blas(args.threads)
     model = Whisper(dims)
-    # transformers' normal(0, 0.02) leaves the convolutions' output ~14 times smaller than the sinusoidal
-    # positions it is added to: the encoder's output then hardly depends on the audio (2% apart for two
+    # transformers' normal(0, 0.02) leaves the convolutions' output ~14 times (estimated) smaller than the
+    # sinusoidal positions it is added to: the encoder's output then hardly depends on the audio (2% apart for two
     # different pure tones, measured), and the decoder learns the phrases as a language model long before any
     # gradient makes the audio count. With std 0.1 the two are of one size: one utterance per window, English,
     # reached 0.09 nats per phrase on unseen renditions after 3200 windows, where 0.02 stayed at the language
