@@ -1,4 +1,4 @@
-// Builds the four bundles: extension host code, the engine host process, the CLI and the webview.
+// Builds the bundles: extension host code, the engine host process, its log-mel worker, the CLI and the webview.
 // Usage: node esbuild.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
 import { chmod, copyFile, mkdir } from 'node:fs/promises';
@@ -62,6 +62,15 @@ const builds = [
     target: 'node20',
     outdir: 'dist',
     external: nodeExternals,
+  },
+  {
+    // The log-mel worker thread that the engine in the engine host and in the CLI starts (src/engine/features.ts).
+    ...common,
+    entryPoints: { 'mel-worker': 'src/engine/melWorker.ts' },
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outdir: 'dist',
   },
   {
     ...common,

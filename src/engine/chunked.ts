@@ -3,6 +3,7 @@ import { TRANSCRIPT_SCHEMA, type Segment, type Transcript } from '../transcript/
 import { BeamSearchSelector } from './beam';
 import { compressionRatio } from './compressionRatio';
 import { decodeWindow, GreedySelector, throwIfAborted, type DecodingPlan } from './decoding';
+import { withLogMel } from './features';
 import { logMelWindow, SAMPLE_RATE_HZ, WINDOW_SAMPLES } from './mel';
 import type { RunOptions } from './options';
 import type { AudioFeatures, WhisperRuntime } from './runtime';
@@ -325,12 +326,13 @@ async function transcribeInputs(
   }
 
   const strideSec = options.strideSec ?? options.chunkLengthSec / 6;
-  for await (const batch of batches(states, options, strideSec)) {
+  const queued = withLogMel(batches(states, options, strideSec), parts.melThread, dims.nMels);
+  for await (const { batch, windows } of queued) {
     throwIfAborted(hooks.signal);
     const { plan } = states[batch[0]!.input]!;
     const features = await encodeChunks(
       runtime,
-      batch.map(({ chunk }) => logMelWindow(chunk.samples, dims.nMels).data),
+      (await windows).map((window) => window.data),
     );
     const selector =
       options.beams > 1

@@ -14,14 +14,8 @@ import { SttError } from './errors';
 import { detectLanguage } from './languageDetection';
 import { buildLogitFilters, suppressedTokens } from './logitFilters';
 import { SampleWindow, type AudioSource } from './audioSource';
-import {
-  HOP_LENGTH,
-  Log10MaxPass,
-  SAMPLE_RATE_HZ,
-  WINDOW_FRAMES,
-  type LogMel,
-  type WholePaddedMel,
-} from './mel';
+import { SequentialFeatures, type MelThread } from './features';
+import { HOP_LENGTH, Log10MaxPass, SAMPLE_RATE_HZ, WINDOW_FRAMES, type WholePaddedMel } from './mel';
 import type { RunOptions } from './options';
 import type { AudioFeatures, WhisperRuntime } from './runtime';
 import { SeededRandom, sampleAtTemperature } from './sampling';
@@ -55,6 +49,8 @@ export interface EngineParts {
   readonly tokenizer: WhisperTokenizer;
   /** The model folder: word timing reads its alignment heads (generation_config.json) from there. */
   readonly modelDir: string;
+  /** Where log-mel features are computed: a worker thread, while the model runs. */
+  readonly melThread: MelThread;
 }
 
 /** One window's accepted decoding: the best candidate at the temperature that passed (or the last one). */
@@ -110,14 +106,8 @@ async function transcribeWindows(
   const { dims } = runtime;
   const contentFrames = mel.totalFrames - WINDOW_FRAMES;
   const totalSec = mel.audioSamples / SAMPLE_RATE_HZ;
-  // Frames [seek, seek + size) zero-padded to one window, from the samples around them; those before the
-  // window are forgotten (seek only moves forward, except for clip ranges out of order).
-  const windowOf = async (seek: number, size: number): Promise<Float32Array> => {
-    const { first, end } = mel.sampleRange(seek, size);
-    samples.release(first);
-    await samples.fill(end);
-    return melWindow(mel.frames(samples.view(first, end), first, seek, size), 0, size);
-  };
+  const features = new SequentialFeatures(mel, samples, parts.melThread);
+  const windowOf = (seek: number, size: number): Promise<Float32Array> => features.window(seek, size);
   // Mel frames per encoder position, and so per timestamp token (2), and seconds per timestamp token (0.02).
   const inputStride = WINDOW_FRAMES / dims.nAudioCtx;
   const timePrecisionSec = (inputStride * HOP_LENGTH) / SAMPLE_RATE_HZ;
@@ -433,16 +423,6 @@ function wordTimer(parts: EngineParts, options: RunOptions, language: string): W
 function isSilence(result: DecodedSequence, options: RunOptions): boolean {
   if (options.noSpeechThreshold === null || result.noSpeechProb <= options.noSpeechThreshold) return false;
   return options.logprobThreshold === null || result.avgLogprob <= options.logprobThreshold;
-}
-
-/** Frames [seek, seek + size) of the mel, zero-padded to one window, as OpenAI's `pad_or_trim` of the slice. */
-export function melWindow(mel: LogMel, seek: number, size: number): Float32Array {
-  const window = new Float32Array(mel.nMels * WINDOW_FRAMES);
-  for (let bin = 0; bin < mel.nMels; bin++) {
-    const from = bin * mel.nFrames + seek;
-    window.set(mel.data.subarray(from, from + size), bin * WINDOW_FRAMES);
-  }
-  return window;
 }
 
 export interface SegmentPiece {

@@ -10,13 +10,19 @@ import {
   type AlignmentHead,
 } from '../../src/engine/alignment';
 import { loadAudioFile } from '../../src/engine/audio';
-import { logMelWholePadded, WINDOW_FRAMES, HOP_LENGTH, SAMPLE_RATE_HZ } from '../../src/engine/mel';
+import {
+  logMelWholePadded,
+  WINDOW_FRAMES,
+  HOP_LENGTH,
+  SAMPLE_RATE_HZ,
+  type LogMel,
+} from '../../src/engine/mel';
 import { resolveModelFolder } from '../../src/engine/modelFolder';
 import { resolveLoadOptions } from '../../src/engine/options';
 import { WhisperRuntime } from '../../src/engine/runtime';
 import { alignmentMatrix, dtw, speechEndSec, type CrossAttention } from '../../src/engine/timing';
 import { WhisperTokenizer } from '../../src/engine/tokenizer';
-import { cutSegments, melWindow } from '../../src/engine/transcribe';
+import { cutSegments } from '../../src/engine/transcribe';
 import { tinyRandomCheckpoint, tinyRandomModel, tinyRandomReference } from '../helpers/models';
 
 /**
@@ -302,3 +308,13 @@ test('the 101 s long-form file: the words of its first four windows, last-speech
   assert.equal(windows, 4);
   assert.equal(words, 58);
 });
+
+/** Frames [seek, seek + size) of the mel, zero-padded to one window, as OpenAI's `pad_or_trim` of the slice. */
+function melWindow(mel: LogMel, seek: number, size: number): Float32Array {
+  const window = new Float32Array(mel.nMels * WINDOW_FRAMES);
+  for (let bin = 0; bin < mel.nMels; bin++) {
+    const from = bin * mel.nFrames + seek;
+    window.set(mel.data.subarray(from, from + size), bin * WINDOW_FRAMES);
+  }
+  return window;
+}

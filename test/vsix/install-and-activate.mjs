@@ -117,6 +117,7 @@ try {
         'extension/package.json',
         'extension/dist/extension.js',
         'extension/dist/engine-host.js',
+        'extension/dist/mel-worker.js',
         'extension/dist/cli.js',
         'extension/dist/webview.js',
         'extension/dist/silero_vad_v5.onnx',

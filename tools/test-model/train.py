@@ -370,8 +370,8 @@ def train(args):
         model.load_state_dict(read_safetensors(os.path.join(args.init, "model.safetensors")))
     model = model.to(args.device)
     print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, dims {dims}")
-    vocab = synth.Vocabulary()
     pool = synth.Pool(args.pool)
+    vocab = synth.Vocabulary(pool.items())
     sampler = synth.WindowSampler(pool, vocab, args.seed)
     # Curriculum: the first steps' windows hold one or two utterances on average, so that where the words are
     # in the 30 s is plain before windows fill up (a decoder facing ~7 utterances at once learned the phrases
@@ -383,10 +383,16 @@ def train(args):
         head_type = CtcHead if args.aux == "ctc" else FrameHead
         aux = head_type(args.d_model, {t for ids in vocab.ids.values() for t in ids}).to(args.device)
         saved_head = os.path.join(args.init, aux_file) if args.init else None
+        loaded = False
         if saved_head and os.path.exists(saved_head):
-            aux.load_state_dict(torch.load(saved_head))
+            state = torch.load(saved_head)
+            # A pool with more texts has more token classes: the saved head no longer fits; a new one learns
+            # fast from an encoder that already carries the words.
+            loaded = state["proj.weight"].shape == aux.proj.weight.shape
+            if loaded:
+                aux.load_state_dict(state)
         print(f"{args.aux} head: {len(aux.classes)} token classes + class 0, weight {args.aux_weight}"
-              + (f", from {saved_head}" if saved_head and os.path.exists(saved_head) else ""))
+              + (f", from {saved_head}" if loaded else ", new"))
 
     def save_head():
         if aux is not None:
@@ -464,7 +470,8 @@ def parity_dump(checkpoint_dir, pool, out_dir, seed=1, index=0):
                                          "decoder_attention_heads", "encoder_ffn_dim", "decoder_ffn_dim")}
     model = Whisper(dims)
     model.load_state_dict(read_safetensors(os.path.join(checkpoint_dir, "model.safetensors")))
-    window = synth.WindowSampler(synth.Pool(pool), synth.Vocabulary(), seed).window(index)
+    pool = synth.Pool(pool)
+    window = synth.WindowSampler(pool, synth.Vocabulary(pool.items()), seed).window(index)
     mel = synth.log_mel(window.audio)
     with torch.no_grad():
         logits = model.logits(model.hidden(mel[None], torch.tensor([window.tokens])))[0]
@@ -494,7 +501,8 @@ def read_safetensors(path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.abspath(__file__))
-    parser.add_argument("--pool", default=os.path.join(here, "data", "pool.npz"))
+    parser.add_argument("--pool", nargs="+", default=[os.path.join(here, "data", "pool.npz")],
+                        help="utterance pools (synth.py pool), merged")
     parser.add_argument("--out", default=os.path.join(here, "data", "checkpoint"))
     parser.add_argument("--fp16-out", default=None, help="also save an fp16 copy here (the fixture)")
     parser.add_argument("--steps", type=int, default=1000)
