@@ -42,6 +42,24 @@ module.exports = {
   },
 };
 
+/**
+ * The engine host's environment (src/service/hostEnv.ts: glibc's allocator settings), which the CLI gets from
+ * its shebang line, as `env -S` sets variables before it starts node (npm's Windows shims read them too).
+ */
+async function cliShebang() {
+  const { outputFiles } = await esbuild.build({
+    entryPoints: ['src/service/hostEnv.ts'],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    logLevel: 'warning',
+  });
+  const { engineHostEnv } = await import(`data:text/javascript,${encodeURIComponent(outputFiles[0].text)}`);
+  const assignments = Object.entries(engineHostEnv).map(([name, value]) => `${name}=${value}`);
+  return `#!/usr/bin/env -S ${[...assignments, 'node'].join(' ')}`;
+}
+
 /** @type {esbuild.BuildOptions[]} */
 const builds = [
   {
@@ -80,7 +98,7 @@ const builds = [
     target: 'node20',
     outdir: 'dist',
     external: nodeExternals,
-    banner: { js: '#!/usr/bin/env node' },
+    banner: { js: await cliShebang() },
   },
   {
     ...common,

@@ -4,6 +4,10 @@
  * that, onnxruntime's per-run buffers (attention scores, logits, key/value caches) come from the heap and stay
  * resident when freed. A fixed 128 KiB threshold keeps every large buffer an mmap, returned to the system when
  * freed. Measured: a 2-hour file (sequential, tiny) peaked 50-65 MiB lower; large-v3-turbo's encoder alone (fp32,
- * CPU, three windows) 2695 instead of 3205 MiB; speed the same within run-to-run noise.
+ * CPU, three windows) 2695 instead of 3205 MiB. The price is page faults on every large buffer, paid mostly by
+ * the encoder (tiny, 2 quiet cores): at 100 tokens per window (tools/bench) encoder 269 vs 252 ms per window,
+ * real-time factor 26.4 vs 26.9, peak RSS 732 vs 780 MB; at 4 tokens per window, where the encoder is nearly
+ * all the work, 18.0 vs 12.9 s for a 10-minute file. Larger thresholds lose the memory before the time:
+ * 8 and 32 MiB kept the default's peak (586-601 vs 578 MB) at 14.3-13.8 s.
  */
 export const engineHostEnv: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };

@@ -232,6 +232,22 @@ try {
     if (errors.length > 0) throw new Error(errors.join('\n'));
   });
 
+  await check(
+    "the installed CLI starts through its shebang line (the engine host's allocator settings)",
+    () => {
+      const cli = join(installedDir, 'dist', 'cli.js');
+      const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0];
+      const [program, ...args] = shebang.slice(2).split(' ');
+      if (!args.some((arg) => arg.startsWith('MALLOC_MMAP_THRESHOLD_='))) {
+        throw new Error(`the CLI's shebang sets no allocator setting: ${shebang}`);
+      }
+      // As the kernel runs it: the whole rest of the line is one argument, which `env -S` splits.
+      const version = run(program, [args.join(' '), cli, '--version']).trim();
+      if (version !== manifest.version) throw new Error(`--version printed ${JSON.stringify(version)}`);
+      console.log(`  ${shebang} -> ${version}`);
+    },
+  );
+
   await check('engine host from the installed folder loads onnxruntime-node', async () => {
     const info = await engineHostInfo(installedDir);
     if (info.version !== manifest.version || !info.onnxruntimeBackends.includes('cpu')) {
