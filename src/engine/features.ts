@@ -40,6 +40,7 @@ export function computeMel(job: MelJob): LogMel {
   );
 }
 
+/** The worker's own heap holds little: samples and frames are array buffers outside it. */
 const LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 };
 
 /**
