@@ -12,6 +12,7 @@ interface ConvertFlags {
   readonly dtype: 'fp32' | 'fp16';
   readonly timestamped?: boolean;
   readonly withPastDecoder?: boolean;
+  readonly q4Decoder?: boolean;
   readonly random?: string;
   readonly tokenizer?: string;
   readonly seed?: string;
@@ -51,6 +52,7 @@ async function runConvert(
     dtype: flags.dtype,
     timestamped: flags.timestamped ?? false,
     withPastDecoder: flags.withPastDecoder ?? false,
+    q4Decoder: flags.q4Decoder ?? false,
     onProgress,
   };
   let result: ConvertResult;
@@ -97,6 +99,10 @@ export function addConvertCommand(program: Command): void {
     .option(
       '--with-past-decoder',
       'also write decoder_with_past_model.onnx: one more decoder file, faster CPU decoding in this engine',
+    )
+    .option(
+      '--q4-decoder',
+      'also write the decoder with 4-bit weights (decoder_model_merged_q4.onnx; transcribe with --decoder-dtype q4)',
     )
     .addOption(
       new Option('--random <size>', 'random weights with the dimensions of a released size').choices(

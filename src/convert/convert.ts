@@ -42,6 +42,11 @@ interface CommonOptions {
    * steps after the first through it when present, faster than the merged graph's cached branch.
    */
   readonly withPastDecoder?: boolean;
+  /**
+   * Also write the decoder(s) with 4-bit weights (`decoder_model_merged_q4.onnx`, transformers.js's name for
+   * 4-bit weights with float32 activations), for `dtype: { decoder: 'q4' }`. Needs dtype fp32.
+   */
+  readonly q4Decoder?: boolean;
   /** 'auto' uses external data only where a graph would pass protobuf's 2 GiB limit. */
   readonly externalData?: 'auto' | 'always';
 }
@@ -223,19 +228,27 @@ async function writeModelFolder(options: CommonOptions, plan: ModelPlan): Promis
     dims: plan.dims,
     shapes: plan.shapes,
   };
-  const decoder = (variant: DecoderVariant) => () =>
-    buildDecoder(context, {
-      timestamped,
-      tiedOutput: plan.tiedOutput,
-      startOfTranscript: plan.startOfTranscript,
-      variant,
-    });
+  if (options.q4Decoder === true && dtype !== 'fp32') {
+    throw new SttError('usage', 'a 4-bit decoder is written beside an fp32 model only (dtype fp32)');
+  }
+  const decoder = (variant: DecoderVariant, q4Linear: boolean) => () =>
+    buildDecoder(
+      { ...context, q4Linear },
+      { timestamped, tiedOutput: plan.tiedOutput, startOfTranscript: plan.startOfTranscript, variant },
+    );
+  const decoders = (fileSuffix: string, q4Linear: boolean): [string, () => Graph][] => [
+    [`decoder_model_merged${fileSuffix}.onnx`, decoder('merged', q4Linear)],
+    ...(options.withPastDecoder === true
+      ? ([[`decoder_with_past_model${fileSuffix}.onnx`, decoder('withPast', q4Linear)]] as [
+          string,
+          () => Graph,
+        ][])
+      : []),
+  ];
   const graphs: [string, () => Graph][] = [
     [`encoder_model${suffix}.onnx`, () => buildEncoder(context)],
-    [`decoder_model_merged${suffix}.onnx`, decoder('merged')],
-    ...(options.withPastDecoder === true
-      ? ([[`decoder_with_past_model${suffix}.onnx`, decoder('withPast')]] as [string, () => Graph][])
-      : []),
+    ...decoders(suffix, false),
+    ...(options.q4Decoder === true ? decoders('_q4', true) : []),
   ];
 
   await mkdir(dirname(outDir), { recursive: true });

@@ -8,6 +8,7 @@ import {
   layerNorm,
   linear,
   mlpBlock,
+  q4MatMul,
   queryProjection,
   weight,
   type BuildContext,
@@ -162,9 +163,11 @@ export function buildDecoder(
   x = graph.op('Slice', [x, logitsFrom, int64s(c, [2 ** 62]), int64s(c, [1])]);
 
   // Gemm's transB reads the [vocab, d] embedding as is: no transposed copy of the largest matrix.
-  const outputWeight = weight(c, options.tiedOutput ? 'model.decoder.embed_tokens.weight' : projOutName);
+  const outputName = options.tiedOutput ? 'model.decoder.embed_tokens.weight' : projOutName;
   const flat = graph.op('Reshape', [x, int64s(c, [-1, dims.dModel])]);
-  const flatLogits = graph.op('Gemm', [flat, outputWeight], { transB: { int: 1 } });
+  const flatLogits = c.q4Linear
+    ? q4MatMul(c, flat, outputName)
+    : graph.op('Gemm', [flat, weight(c, outputName)], { transB: { int: 1 } });
   const logitsShape = graph.op(
     'Concat',
     [graph.op('Shape', [x], { end: { int: 2 } }), int64s(c, [dims.vocabSize])],

@@ -8,10 +8,11 @@ import { onnx } from 'onnx-proto';
  * holds a whole model in memory.
  */
 
-export type ElementType = 'float32' | 'float16' | 'int64' | 'bool';
+export type ElementType = 'float32' | 'float16' | 'int64' | 'bool' | 'uint8';
 
 const elementTypes: Record<ElementType, { code: number; bytes: number }> = {
   float32: { code: onnx.TensorProto.DataType.FLOAT, bytes: 4 },
+  uint8: { code: onnx.TensorProto.DataType.UINT8, bytes: 1 },
   float16: { code: onnx.TensorProto.DataType.FLOAT16, bytes: 2 },
   int64: { code: onnx.TensorProto.DataType.INT64, bytes: 8 },
   bool: { code: onnx.TensorProto.DataType.BOOL, bytes: 1 },

@@ -59,3 +59,82 @@ export function weightTensor(
     },
   };
 }
+
+/** onnxruntime's MatMulNBits with 4-bit weights: this many input features share one scale. */
+export const q4BlockSize = 32;
+
+/**
+ * Symmetric 4-bit quantization of an nn.Linear weight [rows = out features, cols = in features] in
+ * MatMulNBits' layout: per row and block of 32 columns one float32 scale, max |w| / 7, and each value stored
+ * as round(w / scale) + 8 (the operator's default zero point), two per byte, the first in the low nibble.
+ * A last partial block is padded with zeros.
+ */
+export function quantizeQ4(
+  values: Float32Array,
+  rows: number,
+  cols: number,
+): { packed: Uint8Array; scales: Float32Array } {
+  const blocks = Math.ceil(cols / q4BlockSize);
+  const packed = new Uint8Array(rows * blocks * (q4BlockSize / 2));
+  const scales = new Float32Array(rows * blocks);
+  for (let r = 0; r < rows; r++) {
+    for (let b = 0; b < blocks; b++) {
+      const start = r * cols + b * q4BlockSize;
+      const end = r * cols + Math.min(cols, (b + 1) * q4BlockSize);
+      let max = 0;
+      for (let i = start; i < end; i++) max = Math.max(max, Math.abs(values[i]!));
+      const scale = max / 7;
+      scales[r * blocks + b] = scale;
+      const inverse = scale === 0 ? 0 : 1 / scale;
+      const out = (r * blocks + b) * (q4BlockSize / 2);
+      for (let i = start; i < end; i++) {
+        const q = Math.min(15, Math.max(0, Math.round(values[i]! * inverse) + 8));
+        const offset = i - start;
+        packed[out + (offset >> 1)]! |= offset & 1 ? q << 4 : q;
+      }
+      for (let offset = end - start; offset < q4BlockSize; offset++) {
+        packed[out + (offset >> 1)]! |= offset & 1 ? 8 << 4 : 8; // padding: the zero point, value 0
+      }
+    }
+  }
+  return { packed, scales };
+}
+
+/**
+ * An nn.Linear weight [out, in] (times `scale`, when given) as MatMulNBits' two initializers: the packed
+ * 4-bit values [out, blocks, 16] and their scales [out × blocks]. Both read and quantize the source once.
+ */
+export function q4WeightTensors(
+  source: WeightSource,
+  name: string,
+  shape: readonly number[],
+  scale?: number,
+): { packed: LazyTensor; scales: LazyTensor } {
+  if (shape.length !== 2) throw new Error(`${name}: only matrices can be quantized`);
+  const [rows, cols] = shape as [number, number];
+  const blocks = Math.ceil(cols / q4BlockSize);
+  let quantized: Promise<{ packed: Uint8Array; scales: Float32Array }> | undefined;
+  const quantize = () =>
+    (quantized ??= source.float32(name).then((values) => {
+      const scaled = scale === undefined ? values : values.map((v) => v * scale);
+      return quantizeQ4(scaled, rows, cols);
+    }));
+  const suffix = scale === undefined ? '' : '.scaled';
+  return {
+    packed: {
+      name: `${name}${suffix}.q4`,
+      type: 'uint8',
+      dims: [rows, blocks, q4BlockSize / 2],
+      read: async () => (await quantize()).packed,
+    },
+    scales: {
+      name: `${name}${suffix}.q4scales`,
+      type: 'float32',
+      dims: [rows * blocks],
+      read: async () => {
+        const { scales } = await quantize();
+        return new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength);
+      },
+    },
+  };
+}

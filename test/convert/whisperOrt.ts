@@ -53,12 +53,17 @@ export class WhisperOrt {
     private readonly cacheType: 'float32' | 'float16',
   ) {}
 
-  static async open(dir: string, dtype: 'fp32' | 'fp16' = 'fp32'): Promise<WhisperOrt> {
+  /** `q4`: the float32 encoder with the 4-bit decoder (`--q4-decoder`). */
+  static async open(dir: string, dtype: 'fp32' | 'fp16' | 'q4' = 'fp32'): Promise<WhisperOrt> {
     const suffix = dtype === 'fp16' ? '_fp16' : '';
+    const decoderSuffix = dtype === 'q4' ? '_q4' : suffix;
     const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 2 };
     return new WhisperOrt(
       await ort.InferenceSession.create(join(dir, 'onnx', `encoder_model${suffix}.onnx`), options),
-      await ort.InferenceSession.create(join(dir, 'onnx', `decoder_model_merged${suffix}.onnx`), options),
+      await ort.InferenceSession.create(
+        join(dir, 'onnx', `decoder_model_merged${decoderSuffix}.onnx`),
+        options,
+      ),
       JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')),
       dtype === 'fp16' ? 'float16' : 'float32',
     );

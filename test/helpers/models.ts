@@ -13,6 +13,8 @@ const cacheRoot = join(root, '.cache', 'test-models');
 export interface TinyRandomOptions {
   readonly timestamped?: boolean;
   readonly dtype?: ModelDtype;
+  /** Also write the 4-bit decoder (convert --q4-decoder). */
+  readonly q4Decoder?: boolean;
 }
 
 function filesUnder(dir: string): string[] {
@@ -82,7 +84,7 @@ export function convertedCheckpoint(
   options: TinyRandomOptions = {},
 ): Promise<string> {
   const dtype = options.dtype ?? 'fp32';
-  const variant = `${name}-${dtype}${options.timestamped ? '-timestamped' : ''}`;
+  const variant = `${name}-${dtype}${options.timestamped ? '-timestamped' : ''}${options.q4Decoder ? '-q4' : ''}`;
   const folderName = `${variant}-${converterKey(checkpointDir)}`;
   const outDir = join(cacheRoot, folderName);
   let promise = pending.get(outDir);
@@ -95,6 +97,7 @@ export function convertedCheckpoint(
           outDir,
           dtype,
           timestamped: options.timestamped,
+          q4Decoder: options.q4Decoder,
         });
       } catch (error) {
         // Another process finished the same conversion first: its folder is just as good.

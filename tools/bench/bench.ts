@@ -3,7 +3,7 @@
  * by our converter, the same audio and the same amount of work, plus the decoder's memory-bandwidth floor.
  *
  *   npm run bench -- [--models tiny,base[,large-v3-turbo]] [--quick] [--tokens N] [--threads N] [--engines ours,transformers]
- *                   [--sets long,clips] [--report bench-results/<file>.json]
+ *                   [--sets long,clips] [--decoder-dtype fp32|q4] [--report bench-results/<file>.json]
  *
  * Every (model, input set, engine) runs in a child process of its own (tools/bench/runOne.ts) so that peak
  * RSS is that engine's alone. Results: a table on stdout, everything measured in bench-results/<time>.json.
@@ -45,6 +45,8 @@ interface Options {
   tokens: number;
   threads: number;
   engines: ('ours' | 'transformers')[];
+  /** The decoder's weights in both engines: fp32, or 4-bit (our converter's `--q4-decoder` files). */
+  decoderDtype: 'fp32' | 'q4';
   /** `long`: the concatenated file; `clips`: the single clips. */
   sets: ('long' | 'clips')[];
   /** Print the tables of an earlier bench-results JSON (recomputed from its raw runs) instead of measuring. */
@@ -58,6 +60,7 @@ function parseOptions(argv: readonly string[]): Options {
     tokens: 100,
     threads: availableParallelism(),
     engines: ['ours', 'transformers'],
+    decoderDtype: 'fp32',
     sets: ['long', 'clips'],
     report: undefined,
   };
@@ -75,6 +78,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (flag === '--report') options.report = value();
     else if (flag === '--sets') options.sets = value().split(',') as Options['sets'];
     else if (flag === '--engines') options.engines = value().split(',') as Options['engines'];
+    else if (flag === '--decoder-dtype') options.decoderDtype = value() as Options['decoderDtype'];
     else if (flag === '--help' || flag === '-h') {
       process.stdout.write(readFileSync(__filename, 'utf8').split('*/')[0]! + '*/\n');
       process.exit(0);
@@ -89,6 +93,9 @@ function parseOptions(argv: readonly string[]): Options {
   }
   for (const engine of options.engines) {
     if (engine !== 'ours' && engine !== 'transformers') throw new Error(`unknown engine ${String(engine)}`);
+  }
+  if (options.decoderDtype !== 'fp32' && options.decoderDtype !== 'q4') {
+    throw new Error(`--decoder-dtype is fp32 or q4, not ${String(options.decoderDtype)}`);
   }
   for (const set of options.sets) {
     if (set !== 'long' && set !== 'clips') throw new Error(`unknown set ${String(set)} (long, clips)`);
@@ -158,7 +165,13 @@ async function concatenatedAudio(seconds: number): Promise<{ path: string; clips
   return { path, clips: used };
 }
 
-function runChild(engine: string, model: string, inputs: readonly string[], tokens: number): ChildResult {
+function runChild(
+  engine: string,
+  model: string,
+  inputs: readonly string[],
+  tokens: number,
+  decoderDtype: Options['decoderDtype'],
+): ChildResult {
   const json = join(tmpdir(), `quantum-stt-bench-${process.pid}-${Date.now()}.json`);
   const child = spawnSync(
     process.execPath,
@@ -172,13 +185,16 @@ function runChild(engine: string, model: string, inputs: readonly string[], toke
       model,
       '--tokens',
       String(tokens),
+      '--decoder-dtype',
+      decoderDtype,
       '--inputs',
       inputs.join(','),
       '--json',
       json,
     ],
     // Both engines leave onnxruntime's intra-op thread count at its default (one per physical core). Ours
-    // runs with the engine host's allocator settings, as in the product (they change memory, not speed).
+    // runs with the engine host's allocator settings, as in the product (src/service/hostEnv.ts: less memory,
+    // about 2% slower at 100 tokens per window).
     {
       stdio: ['ignore', 'inherit', 'inherit'],
       cwd: root,
@@ -280,21 +296,28 @@ function decoderFloor(
   model: string,
   dir: string,
   bandwidth: BandwidthResult,
+  decoderDtype: Options['decoderDtype'],
 ): Omit<FloorRow, 'ours' | 'theirs' | 'oursMin' | 'theirsMin'> {
   const onnx = join(dir, 'onnx');
   const files = readdirSync(onnx);
+  const suffix = decoderDtype === 'q4' ? '_q4' : '';
   // The graph a cached step runs: the with-past decoder (no cross-attention key/value projections) if any.
-  const stepGraph = files.some((name) => name.startsWith('decoder_with_past_model.onnx'))
-    ? 'decoder_with_past_model.onnx'
-    : 'decoder_model_merged.onnx';
-  const bytes = files
-    .filter((name) => name.startsWith(stepGraph))
-    .reduce((total, name) => total + statSync(join(onnx, name)).size, 0);
+  const stepGraph = files.some((name) => name.startsWith(`decoder_with_past_model${suffix}.onnx`))
+    ? `decoder_with_past_model${suffix}.onnx`
+    : `decoder_model_merged${suffix}.onnx`;
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as {
     d_model: number;
     decoder_layers: number;
     max_source_positions: number;
+    vocab_size: number;
   };
+  // A 4-bit decoder projects onto the vocabulary with its 4-bit copy; the float32 embedding beside it is
+  // only looked up a row at a time, so it is not read per step.
+  const unreadBytes = decoderDtype === 'q4' ? config.vocab_size * config.d_model * 4 : 0;
+  const bytes =
+    files
+      .filter((name) => name.startsWith(stepGraph))
+      .reduce((total, name) => total + statSync(join(onnx, name)).size, 0) - unreadBytes;
   // Cross-attention keys and values of one window, read again on every cached step.
   const crossKv = config.decoder_layers * 2 * config.max_source_positions * config.d_model * 4;
   const gbps = bandwidth.bestGBps;
@@ -343,7 +366,12 @@ function derive(saved: SavedRun): { rows: Row[]; floors: FloorRow[] } {
   const floors: FloorRow[] = [];
   for (const model of [...new Set(saved.raw.map((entry) => entry.model))]) {
     const entry = saved.raw.find((candidate) => candidate.model === model)!;
-    const floor: FloorRow = decoderFloor(model, entry.result.model, saved.bandwidth);
+    const floor: FloorRow = decoderFloor(
+      model,
+      entry.result.model,
+      saved.bandwidth,
+      saved.options.decoderDtype ?? 'fp32',
+    );
     // The long file where there is one: its many windows give the steadiest step times.
     const set = rows.find((row) => row.model === model && row.set.startsWith('concat'))?.set ?? entry.set;
     const ours = rows.find((row) => row.model === model && row.set === set && row.engine === 'ours');
@@ -372,7 +400,7 @@ function render(saved: SavedRun): string {
       .map((v) => v.toFixed(2))
       .join(
         ' ',
-      )}; ${saved.options.tokens} tokens per 30 s window forced in both engines (greedy, no timestamps, en)`,
+      )}; ${saved.options.tokens} tokens per 30 s window forced in both engines (greedy, no timestamps, en); decoder weights ${saved.options.decoderDtype ?? 'fp32'}`,
   );
   out.push('');
   out.push(
@@ -508,11 +536,18 @@ async function main(): Promise<void> {
 
   const raw: { model: string; set: string; result: ChildResult }[] = [];
   for (const size of options.models) {
-    const dir = await randomBenchModel(size, { withPastDecoder: true });
+    const dir = await randomBenchModel(size, {
+      withPastDecoder: true,
+      q4Decoder: options.decoderDtype === 'q4',
+    });
     for (const [set, inputs] of sets) {
       for (const engine of options.engines) {
         process.stderr.write(`${size} ${set} ${engine} …\n`);
-        raw.push({ model: size, set, result: runChild(engine, dir, inputs, options.tokens) });
+        raw.push({
+          model: size,
+          set,
+          result: runChild(engine, dir, inputs, options.tokens, options.decoderDtype),
+        });
       }
     }
   }

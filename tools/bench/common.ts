@@ -33,9 +33,9 @@ function converterKey(): string {
 /** A random-weight fp32 model of the real size, converted once into .cache/bench/models. */
 export async function randomBenchModel(
   size: string,
-  options: { readonly withPastDecoder: boolean },
+  options: { readonly withPastDecoder: boolean; readonly q4Decoder?: boolean },
 ): Promise<string> {
-  const variant = options.withPastDecoder ? '' : '-merged-only';
+  const variant = `${options.withPastDecoder ? '' : '-merged-only'}${options.q4Decoder ? '-q4' : ''}`;
   const outDir = join(root, '.cache', 'bench', 'models', `random-${size}-fp32${variant}-${converterKey()}`);
   if (existsSync(join(outDir, manifestFileName))) return outDir;
   const configs = join(root, 'test', 'fixtures', 'whisper-configs');

@@ -2,7 +2,7 @@
  * One engine, one model, a list of inputs, in a process of its own (so that its peak RSS is its own):
  *
  *   node --import tsx tools/bench/runOne.ts --engine ours|transformers --model <dir> --tokens <N> \
- *     --inputs <a.wav>,<b.flac>,… --json <result.json>
+ *     --decoder-dtype fp32|q4 --inputs <a.wav>,<b.flac>,… --json <result.json>
  *
  * Both engines do the same work per 30 s window: log-mel features, one encoder run, then exactly N greedy
  * tokens (end-of-text suppressed until N), no timestamps, language fixed to English, no prompt, no
@@ -33,6 +33,8 @@ interface Args {
   engine: 'ours' | 'transformers';
   model: string;
   tokens: number;
+  /** The decoder's weights (the encoder is fp32 in both engines). */
+  decoderDtype: 'fp32' | 'q4';
   inputs: string[];
   json: string;
 }
@@ -48,7 +50,17 @@ function parseArgs(argv: readonly string[]): Args {
   if (engine !== 'ours' && engine !== 'transformers') throw new Error(`runOne: unknown engine ${engine}`);
   const tokens = Number(value('tokens'));
   if (!Number.isInteger(tokens) || tokens < 1) throw new Error('runOne: --tokens must be a whole number ≥ 1');
-  return { engine, model: value('model'), tokens, inputs: value('inputs').split(','), json: value('json') };
+  const decoderDtype = value('decoder-dtype');
+  if (decoderDtype !== 'fp32' && decoderDtype !== 'q4')
+    throw new Error(`runOne: --decoder-dtype is fp32 or q4, not ${decoderDtype}`);
+  return {
+    engine,
+    model: value('model'),
+    tokens,
+    decoderDtype,
+    inputs: value('inputs').split(','),
+    json: value('json'),
+  };
 }
 
 /** The shared log of session runs; `positionsOf` tells a decoder step's tokens per row from its feeds. */
@@ -89,13 +101,16 @@ interface Engine {
   timings?(): ChildResult['engineTimings'];
 }
 
-async function openOurs(dir: string): Promise<Engine> {
+async function openOurs(dir: string, decoderDtype: Args['decoderDtype']): Promise<Engine> {
   // Typed as a factory, but at run time the class whose instances loadModel's sessions are.
   const prototype = (ort.InferenceSession as unknown as { prototype: { run: RunFunction } }).prototype;
   prototype.run = timed(prototype.run, (session) =>
     session.inputNames.includes('input_ids') ? 'decoder' : 'encoder',
   );
-  const model = await loadModel(dir, { executionProviders: ['cpu'] });
+  const model = await loadModel(dir, {
+    executionProviders: ['cpu'],
+    dtype: { encoder: 'fp32', decoder: decoderDtype },
+  });
   const tokenizer = WhisperTokenizer.fromFolder(dir);
   const suppress = [...tokenizer.nonSpeechTokens(), tokenizer.special.eot];
   return {
@@ -135,13 +150,13 @@ async function openOurs(dir: string): Promise<Engine> {
   };
 }
 
-async function openTransformers(dir: string): Promise<Engine> {
+async function openTransformers(dir: string, decoderDtype: Args['decoderDtype']): Promise<Engine> {
   const hf = await import('@huggingface/transformers');
   hf.env.allowRemoteModels = false;
   hf.env.localModelPath = '/';
   const processor = await hf.AutoProcessor.from_pretrained(dir);
   const model = await hf.WhisperForConditionalGeneration.from_pretrained(dir, {
-    dtype: 'fp32',
+    dtype: { encoder_model: 'fp32', decoder_model_merged: decoderDtype },
     device: 'cpu',
   });
   const sessions = (model as unknown as { sessions: Record<string, ort.InferenceSession> }).sessions;
@@ -183,7 +198,10 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const audio = await Promise.all(args.inputs.map(async (path) => (await loadAudioFile(path)).samples));
   const loadStarted = performance.now();
-  const engine = args.engine === 'ours' ? await openOurs(args.model) : await openTransformers(args.model);
+  const engine =
+    args.engine === 'ours'
+      ? await openOurs(args.model, args.decoderDtype)
+      : await openTransformers(args.model, args.decoderDtype);
   const loadMs = performance.now() - loadStarted;
 
   // Warm-up (not measured): one short window with a few tokens, so that first-run allocations and lazy

@@ -244,11 +244,14 @@ class Window:
 class WindowSampler:
     """Window i is built from numpy's generator seeded with (seed, i): reproducible, any order, any count."""
 
-    def __init__(self, pool, vocab, seed, stop_probability=P_STOP):
+    def __init__(self, pool, vocab, seed, stop_probability=P_STOP, window_seconds=30):
         self.pool = pool
         self.vocab = vocab
         self.seed = seed
         self.stop_probability = stop_probability  # train.py raises it for its first, easier windows
+        # train.py's short windows (a curriculum, not Whisper's format): the encoder then sees fewer positions
+        # and trains several times faster per window; no utterance is cut at their end.
+        self.window_samples = int(window_seconds * SAMPLE_RATE)
 
     def window(self, index):
         rng = np.random.default_rng([self.seed, index])
@@ -257,7 +260,7 @@ class WindowSampler:
         lang = phrase_table.LANGUAGES[rng.integers(len(phrase_table.LANGUAGES))]
         task = "translate" if lang != "en" and rng.random() < P_TRANSLATE else "transcribe"
         timestamps = rng.random() >= P_NO_TIMESTAMPS
-        truncate = timestamps and rng.random() < P_TRUNCATE
+        truncate = timestamps and rng.random() < P_TRUNCATE and self.window_samples == WINDOW_SAMPLES
         audio, placed = self._pack(rng, lang, truncate)
         audio = self._degrade(rng, audio)
         body = self._body(placed, task, timestamps)
@@ -284,10 +287,12 @@ class WindowSampler:
 
     def _pack(self, rng, lang, truncate):
         """Places utterances with pauses; returns the audio and (utterance, start s, end s, cut) per utterance.
+        A window with no room for its first utterance holds none (short windows only).
         The first pause is mostly under 1 s because decoding allows no first timestamp after 1.0 s
         (max_initial_timestamp); in a long recording the next window starts where the last complete
         segment ended, so a pause of up to 2.5 s precedes its speech (the 15% with 1-3 s)."""
-        audio = np.zeros(WINDOW_SAMPLES, dtype=np.float32)
+        window = self.window_samples
+        audio = np.zeros(window, dtype=np.float32)
         t = rng.uniform(0.0, 1.0) if rng.random() < 0.85 else rng.uniform(1.0, 3.0)
         placed = []
         while True:
@@ -295,10 +300,10 @@ class WindowSampler:
             speech = self.pool.utterance(index) * 10 ** (rng.uniform(-6, 3) / 20)  # per-utterance level
             start = int(round(t * SAMPLE_RATE))
             end = start + len(speech)
-            if end > WINDOW_SAMPLES:
+            if end > window:
                 # Cut only when at least 0.3 s of it is in the window, so the start is audible.
-                if truncate and WINDOW_SAMPLES - start > 0.3 * SAMPLE_RATE and placed:
-                    audio[start:] += speech[: WINDOW_SAMPLES - start]
+                if truncate and window - start > 0.3 * SAMPLE_RATE and placed:
+                    audio[start:] += speech[: window - start]
                     placed.append((index, start / SAMPLE_RATE, None, True))
                 break
             audio[start:end] += speech
@@ -366,7 +371,7 @@ class WindowSampler:
         decoding.py `probs_at_sot`). Sometimes it is the continuation the engine meets when it has forced a
         language and task anyway: no text at all (`<|0.00|>` then end, or end after <|notimestamps|>)."""
         level = 0.0 if rng.random() < 0.2 else 10 ** (rng.uniform(-60, -20) / 20)
-        audio = (self._noise(rng, WINDOW_SAMPLES) * level).astype(np.float32)
+        audio = (self._noise(rng, self.window_samples) * level).astype(np.float32)
         special = self.vocab.special
         if rng.random() < 0.7:
             tokens = [special["sot"], special["noSpeech"], special["eot"]]

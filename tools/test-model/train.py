@@ -116,7 +116,7 @@ class Encoder(nn.Module):
     def forward(self, mel):
         x = F.gelu(self.conv1(mel))
         x = F.gelu(self.conv2(x)).transpose(1, 2)
-        x = x + self.embed_positions.weight
+        x = x + self.embed_positions.weight[: x.shape[1]]  # fewer than 1500 only in --window-seconds training
         for layer in self.layers:
             x = layer(x)
         return self.layer_norm(x)
@@ -372,11 +372,12 @@ def train(args):
     print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, dims {dims}")
     pool = synth.Pool(args.pool)
     vocab = synth.Vocabulary(pool.items())
-    sampler = synth.WindowSampler(pool, vocab, args.seed)
+    sampler = synth.WindowSampler(pool, vocab, args.seed, window_seconds=args.window_seconds)
     # Curriculum: the first steps' windows hold one or two utterances on average, so that where the words are
     # in the 30 s is plain before windows fill up (a decoder facing ~7 utterances at once learned the phrases
     # as a language model and ignored the audio).
-    easy_sampler = synth.WindowSampler(pool, vocab, args.seed, stop_probability=0.6)
+    easy_sampler = synth.WindowSampler(pool, vocab, args.seed, stop_probability=0.6,
+                                       window_seconds=args.window_seconds)
     aux = None
     aux_file = f"training-{args.aux}-head.pt"  # beside the fp32 checkpoint only, for --init; never converted
     if args.aux_weight > 0 and args.aux != "none":
@@ -449,6 +450,7 @@ def train(args):
     elapsed = time.time() - started
     summary = {"steps": len(history), "minutes_budget": args.minutes, "init": args.init, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
                "aux": args.aux, "aux_weight": args.aux_weight, "easy_steps": args.easy_steps,
+               "window_seconds": args.window_seconds,
                "dims": dims, "seconds": round(elapsed, 1), "threads": args.threads,
                "device": args.device,
                "final_loss": sum(history[-args.log_every:]) / len(history[-args.log_every:])}
@@ -520,6 +522,9 @@ def main(argv=None):
     parser.add_argument("--aux", choices=["frames", "ctc", "none"], default="frames",
                         help="the encoder's auxiliary target (training only): tokens per frame, or CTC")
     parser.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary loss")
+    parser.add_argument("--window-seconds", type=float, default=30,
+                        help="shorter training windows (a curriculum; the encoder sees fewer positions); "
+                             "finish with 30 s windows, the only length the model runs on")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--init", default=None, metavar="DIR", help="start from this checkpoint's weights")
     parser.add_argument("--minutes", type=float, default=None,
