@@ -8,6 +8,7 @@ import {
   layerNorm,
   linear,
   mlpBlock,
+  q4Gather,
   q4MatMul,
   queryProjection,
   weight,
@@ -99,9 +100,11 @@ export function buildDecoder(
     graph.op('Unsqueeze', [queryPositions, int64s(c, [1])]),
   ]);
 
-  const embeddings = weight(c, 'model.decoder.embed_tokens.weight');
+  const tokenEmbeddings = c.q4Linear
+    ? q4Gather(c, 'model.decoder.embed_tokens.weight', inputIds)
+    : graph.op('Gather', [weight(c, 'model.decoder.embed_tokens.weight'), inputIds]);
   let x = graph.op('Add', [
-    graph.op('Gather', [embeddings, inputIds]),
+    tokenEmbeddings,
     graph.op('Gather', [weight(c, 'model.decoder.embed_positions.weight'), queryPositions]),
   ]);
 

@@ -169,7 +169,7 @@ export function fusedSelfAttention(ctx: BuildContext, x: string, prefix: string,
 export function q4MatMul(ctx: BuildContext, x: string, name: string, scale?: number): string {
   const shape = ctx.shapes.get(name);
   if (!shape) throw new Error(`no shape known for weight ${name}`);
-  const { packed, scales } = q4WeightTensors(ctx.source, name, shape, scale);
+  const { packed, scales } = q4WeightTensors(ctx.source, name, shape, { scale, layout: 'matmul' });
   return ctx.graph.op(
     'MatMulNBits',
     [x, ctx.graph.initializer(packed), ctx.graph.initializer(scales)],
@@ -179,6 +179,28 @@ export function q4MatMul(ctx: BuildContext, x: string, name: string, scale?: num
       bits: { int: 4 },
       block_size: { int: q4BlockSize },
       accuracy_level: { int: q4AccuracyLevel },
+    },
+    'com.microsoft',
+  );
+}
+
+/**
+ * Rows of an embedding [tokens, width] by index, stored with 4-bit weights: onnxruntime's GatherBlockQuantized
+ * (MatMulNBits' conventions for uint8 data: zero point 8, low nibble first). A `_q4` decoder then holds no
+ * float32 copy of the 51865-row vocabulary matrix, only its two 4-bit copies (lookup and projection).
+ */
+export function q4Gather(ctx: BuildContext, name: string, indices: string): string {
+  const shape = ctx.shapes.get(name);
+  if (!shape) throw new Error(`no shape known for weight ${name}`);
+  const { packed, scales } = q4WeightTensors(ctx.source, name, shape, { layout: 'gather' });
+  return ctx.graph.op(
+    'GatherBlockQuantized',
+    [ctx.graph.initializer(packed), indices, ctx.graph.initializer(scales)],
+    {
+      bits: { int: 4 },
+      block_size: { int: q4BlockSize },
+      gather_axis: { int: 0 },
+      quantize_axis: { int: 1 },
     },
     'com.microsoft',
   );

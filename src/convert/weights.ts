@@ -101,15 +101,18 @@ export function quantizeQ4(
 }
 
 /**
- * An nn.Linear weight [out, in] (times `scale`, when given) as MatMulNBits' two initializers: the packed
- * 4-bit values [out, blocks, 16] and their scales [out × blocks]. Both read and quantize the source once.
+ * A matrix [rows, cols] (times `scale`, when given) quantized by rows as two initializers, shaped for
+ * MatMulNBits (an nn.Linear weight [out, in]: packed [out, blocks, 16], scales [out × blocks]) or for
+ * GatherBlockQuantized (an embedding [tokens, width]: packed [tokens, width / 2], scales [tokens, blocks]).
+ * The bytes are the same; both initializers read and quantize the source once.
  */
 export function q4WeightTensors(
   source: WeightSource,
   name: string,
   shape: readonly number[],
-  scale?: number,
+  options: { readonly scale?: number; readonly layout: 'matmul' | 'gather' },
 ): { packed: LazyTensor; scales: LazyTensor } {
+  const { scale, layout } = options;
   if (shape.length !== 2) throw new Error(`${name}: only matrices can be quantized`);
   const [rows, cols] = shape as [number, number];
   const blocks = Math.ceil(cols / q4BlockSize);
@@ -119,18 +122,18 @@ export function q4WeightTensors(
       const scaled = scale === undefined ? values : values.map((v) => v * scale);
       return quantizeQ4(scaled, rows, cols);
     }));
-  const suffix = scale === undefined ? '' : '.scaled';
+  const suffix = `${scale === undefined ? '' : '.scaled'}${layout === 'gather' ? '.rows' : ''}`;
   return {
     packed: {
       name: `${name}${suffix}.q4`,
       type: 'uint8',
-      dims: [rows, blocks, q4BlockSize / 2],
+      dims: layout === 'matmul' ? [rows, blocks, q4BlockSize / 2] : [rows, (blocks * q4BlockSize) / 2],
       read: async () => (await quantize()).packed,
     },
     scales: {
       name: `${name}${suffix}.q4scales`,
       type: 'float32',
-      dims: [rows * blocks],
+      dims: layout === 'matmul' ? [rows * blocks] : [rows, blocks],
       read: async () => {
         const { scales } = await quantize();
         return new Uint8Array(scales.buffer, scales.byteOffset, scales.byteLength);

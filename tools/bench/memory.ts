@@ -3,7 +3,7 @@
  * plus 300 MB for a 2-hour file):
  *
  *   node --import tsx tools/bench/memory.ts --input /tmp/two-hours.m4a [--model <dir>] [--tokens 4] \
- *     [--configs sequential,chunked:8,chunked:16] [--stop-after-min M]
+ *     [--configs sequential,chunked:8,chunked:16] [--stop-after-min M] [--decoder-dtype fp32|q4]
  *
  * Each configuration runs in a child process of its own (so that its VmHWM is its own): this file bundled by
  * esbuild and run by plain node, as the engine host runs in the product (the TypeScript loader alone would add
@@ -46,9 +46,25 @@ function argument(argv: readonly string[], name: string): string | undefined {
   return index === -1 ? undefined : argv[index + 1];
 }
 
-function onnxBytes(modelDir: string): number {
+/** The bytes of the ONNX files a run loads: the float32 encoder and the decoder(s) in `decoderDtype`. */
+function onnxBytes(modelDir: string, decoderDtype: DecoderDtype): number {
   const onnx = join(modelDir, 'onnx');
-  return readdirSync(onnx).reduce((sum, name) => sum + statSync(join(onnx, name)).size, 0);
+  const decoderSuffix = decoderDtype === 'q4' ? '_q4' : '';
+  const loaded = new RegExp(
+    `^(encoder_model|decoder_model_merged${decoderSuffix}|decoder_with_past_model${decoderSuffix})\\.onnx(_data)?$`,
+  );
+  return readdirSync(onnx)
+    .filter((name) => loaded.test(name))
+    .reduce((sum, name) => sum + statSync(join(onnx, name)).size, 0);
+}
+
+type DecoderDtype = 'fp32' | 'q4';
+
+function decoderDtypeOf(argv: readonly string[]): DecoderDtype {
+  const dtype = argument(argv, 'decoder-dtype') ?? 'fp32';
+  if (dtype !== 'fp32' && dtype !== 'q4')
+    throw new Error(`memory: --decoder-dtype is fp32 or q4, not ${dtype}`);
+  return dtype;
 }
 
 /** The child: one configuration, one line of JSON on stdout. */
@@ -58,8 +74,12 @@ async function measure(
   config: Config,
   tokens: number,
   stopAfterSec: number,
+  decoderDtype: DecoderDtype,
 ): Promise<void> {
-  const model = await loadModel(modelDir, { executionProviders: ['cpu'] });
+  const model = await loadModel(modelDir, {
+    executionProviders: ['cpu'],
+    dtype: { encoder: 'fp32', decoder: decoderDtype },
+  });
   const started = performance.now();
   const controller = new AbortController();
   let processedSec = 0;
@@ -94,12 +114,15 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const input = argument(argv, 'input');
   if (input === undefined) throw new Error('memory: --input <media file> is required');
-  const modelDir = argument(argv, 'model') ?? (await randomBenchModel('tiny', { withPastDecoder: false }));
+  const decoderDtype = decoderDtypeOf(argv);
+  const modelDir =
+    argument(argv, 'model') ??
+    (await randomBenchModel('tiny', { withPastDecoder: false, q4Decoder: decoderDtype === 'q4' }));
   const tokens = Number(argument(argv, 'tokens') ?? '4');
   const childConfig = argument(argv, 'child');
   const stopAfterSec = Number(argument(argv, 'stop-after-min') ?? Infinity) * 60;
   if (childConfig !== undefined)
-    return measure(input, modelDir, parseConfig(childConfig), tokens, stopAfterSec);
+    return measure(input, modelDir, parseConfig(childConfig), tokens, stopAfterSec, decoderDtype);
 
   const child = join(root, '.cache', 'bench', 'memory-child.cjs');
   buildSync({
@@ -112,7 +135,7 @@ async function main(): Promise<void> {
     external: ['onnxruntime-node', 'onnxruntime-common', 'esbuild'],
     logLevel: 'warning',
   });
-  const modelMiB = onnxBytes(modelDir) / MIB;
+  const modelMiB = onnxBytes(modelDir, decoderDtype) / MIB;
   const configs = (argument(argv, 'configs') ?? 'sequential,chunked:8,chunked:16').split(',');
   process.stdout.write(`model ${modelDir}: ${modelMiB.toFixed(0)} MiB of ONNX files\n`);
   for (const config of configs) {
