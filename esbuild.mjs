@@ -43,8 +43,9 @@ module.exports = {
 };
 
 /**
- * The engine host's environment (src/service/hostEnv.ts: glibc's allocator settings), which the CLI gets from
- * its shebang line, as `env -S` sets variables before it starts node (npm's Windows shims read them too).
+ * The engine host's environment and Node flags (src/service/hostEnv.ts: glibc's allocator and V8's young
+ * generation), which the CLI gets from its shebang line: `env -S` sets the variables and starts node with the
+ * flags (npm's Windows shims read both).
  */
 async function cliShebang() {
   const { outputFiles } = await esbuild.build({
@@ -55,9 +56,11 @@ async function cliShebang() {
     platform: 'node',
     logLevel: 'warning',
   });
-  const { engineHostEnv } = await import(`data:text/javascript,${encodeURIComponent(outputFiles[0].text)}`);
+  const { engineHostEnv, engineHostNodeFlags } = await import(
+    `data:text/javascript,${encodeURIComponent(outputFiles[0].text)}`
+  );
   const assignments = Object.entries(engineHostEnv).map(([name, value]) => `${name}=${value}`);
-  return `#!/usr/bin/env -S ${[...assignments, 'node'].join(' ')}`;
+  return `#!/usr/bin/env -S ${[...assignments, 'node', ...engineHostNodeFlags].join(' ')}`;
 }
 
 /** @type {esbuild.BuildOptions[]} */

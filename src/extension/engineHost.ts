@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { EngineClient } from '../service/client';
-import { engineHostEnv } from '../service/hostEnv';
+import { engineHostEnv, engineHostNodeFlags } from '../service/hostEnv';
 
 /**
  * The engine host process (dist/engine-host.js) on VS Code's own runtime as plain Node (ELECTRON_RUN_AS_NODE),
@@ -14,7 +14,7 @@ export function startEngineClient(
   const client = new EngineClient(
     {
       command: process.execPath,
-      args: [context.asAbsolutePath('dist/engine-host.js')],
+      args: [...engineHostNodeFlags, context.asAbsolutePath('dist/engine-host.js')],
       env: { ...process.env, ...engineHostEnv, ELECTRON_RUN_AS_NODE: '1' },
     },
     (level, message) => log[level](message),

@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadMedia } from '../../src/engine/media';
-import { engineHostEnv } from '../../src/service/hostEnv';
+import { engineHostEnv, engineHostNodeFlags } from '../../src/service/hostEnv';
 import { measureBandwidth, type BandwidthResult } from './bandwidth';
 import { jsGapsMs, mean, percentile, randomBenchModel, type ChildResult, type InputResult } from './common';
 
@@ -176,6 +176,7 @@ function runChild(
   const child = spawnSync(
     process.execPath,
     [
+      ...(engine === 'ours' ? engineHostNodeFlags : []),
       '--import',
       'tsx',
       join(__dirname, 'runOne.ts'),
@@ -193,8 +194,8 @@ function runChild(
       json,
     ],
     // Both engines leave onnxruntime's intra-op thread count at its default (one per physical core). Ours
-    // runs with the engine host's allocator settings, as in the product (src/service/hostEnv.ts: less memory,
-    // about 2% slower at 100 tokens per window).
+    // runs with the engine host's allocator settings and Node flags, as in the product (src/service/hostEnv.ts:
+    // less memory, about 2% slower at 100 tokens per window).
     {
       stdio: ['ignore', 'inherit', 'inherit'],
       cwd: root,

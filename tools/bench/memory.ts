@@ -7,7 +7,7 @@
  *
  * Each configuration runs in a child process of its own (so that its VmHWM is its own): this file bundled by
  * esbuild and run by plain node, as the engine host runs in the product (the TypeScript loader alone would add
- * ~30 MiB), with the allocator settings the extension gives the engine host (`engineHostEnv`). It opens the file
+ * ~30 MiB), with the allocator settings and Node flags the extension gives the engine host. It opens the file
  * the way the engine host does (`openMedia`: streamed), transcribes it with the random-weight tiny model (or `--model`), and
  * reports its peak resident set (VmHWM) minus the size of the model's ONNX files. `--tokens` caps the
  * tokens per window (maxNewTokens) so that two hours finish in minutes; memory does not depend on it.
@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { isSttError, loadModel, type RunOptions, type TranscribeProgress } from '../../src/engine/index';
 import { openMedia } from '../../src/engine/media';
-import { engineHostEnv } from '../../src/service/hostEnv';
+import { engineHostEnv, engineHostNodeFlags } from '../../src/service/hostEnv';
 import { peakRssKb, randomBenchModel } from './common';
 
 const root = join(__dirname, '..', '..');
@@ -140,7 +140,8 @@ async function main(): Promise<void> {
   process.stdout.write(`model ${modelDir}: ${modelMiB.toFixed(0)} MiB of ONNX files\n`);
   for (const config of configs) {
     parseConfig(config);
-    const run = spawnSync(process.execPath, [child, ...argv, '--model', modelDir, '--child', config], {
+    const childArgs = [...engineHostNodeFlags, child, ...argv, '--model', modelDir, '--child', config];
+    const run = spawnSync(process.execPath, childArgs, {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
       maxBuffer: 1 << 20,
