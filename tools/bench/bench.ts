@@ -312,9 +312,9 @@ function decoderFloor(
     max_source_positions: number;
     vocab_size: number;
   };
-  // A 4-bit decoder projects onto the vocabulary with its 4-bit copy; the float32 embedding beside it is
-  // only looked up a row at a time, so it is not read per step.
-  const unreadBytes = decoderDtype === 'q4' ? config.vocab_size * config.d_model * 4 : 0;
+  // A 4-bit decoder holds the vocabulary matrix twice at 4 bits (half a byte per value and a float32 scale
+  // per 32): the projection's copy is read every step, the lookup's a row at a time, so it does not count.
+  const unreadBytes = decoderDtype === 'q4' ? (config.vocab_size * config.d_model * 5) / 8 : 0;
   const bytes =
     files
       .filter((name) => name.startsWith(stepGraph))
