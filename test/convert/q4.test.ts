@@ -44,6 +44,35 @@ function dequantize(packed: Uint8Array, scales: Float32Array, rows: number, cols
 const temps: string[] = [];
 after(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
+/**
+ * A graph with one 4-bit node over the matrix `weights` (named `w`, [rows, cols]), built by `build` from the
+ * build context and the graph, written to a temporary file and opened in onnxruntime.
+ */
+async function oneNodeSession(
+  weights: Float32Array,
+  rows: number,
+  cols: number,
+  build: (ctx: BuildContext, graph: Graph) => void,
+): Promise<ort.InferenceSession> {
+  const graph = new Graph('q4');
+  build(
+    {
+      graph,
+      source: { float32: async () => weights },
+      dtype: 'fp32',
+      dims: {} as WhisperDims,
+      shapes: new Map([['w', [rows, cols]]]),
+      q4Linear: true,
+    },
+    graph,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'quantum-stt-q4-'));
+  temps.push(dir);
+  const path = join(dir, 'q4.onnx');
+  await writeModel(path, graph, { externalData: false, producerVersion: 'test' });
+  return ort.InferenceSession.create(path);
+}
+
 describe('4-bit decoder weights', () => {
   test('each value is within half a step of its block scale, padding included', () => {
     for (const [rows, cols] of [
@@ -64,22 +93,10 @@ describe('4-bit decoder weights', () => {
   test('onnxruntime’s MatMulNBits on our layout computes x · dequantized(W)ᵀ', async () => {
     const [rows, cols, batch] = [48, 96, 3];
     const weights = randomMatrix(rows, cols, 11);
-    const graph = new Graph('q4');
-    const ctx: BuildContext = {
-      graph,
-      source: { float32: async () => weights },
-      dtype: 'fp32',
-      dims: {} as WhisperDims,
-      shapes: new Map([['w', [rows, cols]]]),
-      q4Linear: true,
-    };
-    const x = graph.input('x', 'float32', [batch, cols]);
-    graph.output(q4MatMul(ctx, x, 'w'), 'y', 'float32', [batch, rows]);
-    const dir = mkdtempSync(join(tmpdir(), 'quantum-stt-q4-'));
-    temps.push(dir);
-    const path = join(dir, 'q4.onnx');
-    await writeModel(path, graph, { externalData: false, producerVersion: 'test' });
-    const session = await ort.InferenceSession.create(path);
+    const session = await oneNodeSession(weights, rows, cols, (ctx, graph) => {
+      const x = graph.input('x', 'float32', [batch, cols]);
+      graph.output(q4MatMul(ctx, x, 'w'), 'y', 'float32', [batch, rows]);
+    });
     const input = randomMatrix(batch, cols, 5);
     const { y } = await session.run({ x: new ort.Tensor('float32', input, [batch, cols]) });
     await session.release();
@@ -104,22 +121,10 @@ describe('4-bit decoder weights', () => {
   test('onnxruntime’s GatherBlockQuantized on our layout returns the dequantized rows', async () => {
     const [rows, cols] = [40, 64];
     const weights = randomMatrix(rows, cols, 17);
-    const graph = new Graph('q4gather');
-    const ctx: BuildContext = {
-      graph,
-      source: { float32: async () => weights },
-      dtype: 'fp32',
-      dims: {} as WhisperDims,
-      shapes: new Map([['e', [rows, cols]]]),
-      q4Linear: true,
-    };
-    const ids = graph.input('ids', 'int64', [1, 3]);
-    graph.output(q4Gather(ctx, 'e', ids), 'rows', 'float32', [1, 3, cols]);
-    const dir = mkdtempSync(join(tmpdir(), 'quantum-stt-q4-'));
-    temps.push(dir);
-    const path = join(dir, 'q4gather.onnx');
-    await writeModel(path, graph, { externalData: false, producerVersion: 'test' });
-    const session = await ort.InferenceSession.create(path);
+    const session = await oneNodeSession(weights, rows, cols, (ctx, graph) => {
+      const ids = graph.input('ids', 'int64', [1, 3]);
+      graph.output(q4Gather(ctx, 'w', ids), 'rows', 'float32', [1, 3, cols]);
+    });
     const picked = [7, 0, 39];
     const out = await session.run({
       ids: new ort.Tensor('int64', BigInt64Array.from(picked.map(BigInt)), [1, 3]),
