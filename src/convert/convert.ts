@@ -236,15 +236,12 @@ async function writeModelFolder(options: CommonOptions, plan: ModelPlan): Promis
       { ...context, q4Linear },
       { timestamped, tiedOutput: plan.tiedOutput, startOfTranscript: plan.startOfTranscript, variant },
     );
-  const decoders = (fileSuffix: string, q4Linear: boolean): [string, () => Graph][] => [
-    [`decoder_model_merged${fileSuffix}.onnx`, decoder('merged', q4Linear)],
-    ...(options.withPastDecoder === true
-      ? ([[`decoder_with_past_model${fileSuffix}.onnx`, decoder('withPast', q4Linear)]] as [
-          string,
-          () => Graph,
-        ][])
-      : []),
+  const decoderFiles: (readonly [string, DecoderVariant])[] = [
+    ['decoder_model_merged', 'merged'],
+    ...(options.withPastDecoder === true ? [['decoder_with_past_model', 'withPast'] as const] : []),
   ];
+  const decoders = (fileSuffix: string, q4Linear: boolean): [string, () => Graph][] =>
+    decoderFiles.map(([name, variant]) => [`${name}${fileSuffix}.onnx`, decoder(variant, q4Linear)]);
   const graphs: [string, () => Graph][] = [
     [`encoder_model${suffix}.onnx`, () => buildEncoder(context)],
     ...decoders(suffix, false),

@@ -38,10 +38,14 @@ export function elementType(ctx: BuildContext): ElementType {
   return computeType(ctx.dtype);
 }
 
-export function weight(ctx: BuildContext, name: string, transform?: WeightTransform): string {
+function shapeOf(ctx: BuildContext, name: string): readonly number[] {
   const shape = ctx.shapes.get(name);
   if (!shape) throw new Error(`no shape known for weight ${name}`);
-  return ctx.graph.initializer(weightTensor(ctx.source, name, shape, ctx.dtype, transform));
+  return shape;
+}
+
+export function weight(ctx: BuildContext, name: string, transform?: WeightTransform): string {
+  return ctx.graph.initializer(weightTensor(ctx.source, name, shapeOf(ctx, name), ctx.dtype, transform));
 }
 
 /** A scalar in the compute dtype, for arithmetic with activations; one initializer per value. */
@@ -167,8 +171,7 @@ export function fusedSelfAttention(ctx: BuildContext, x: string, prefix: string,
  * an eighth of the float32 bytes (a decoder step is bound by reading its weights) and dequantizes as it goes.
  */
 export function q4MatMul(ctx: BuildContext, x: string, name: string, scale?: number): string {
-  const shape = ctx.shapes.get(name);
-  if (!shape) throw new Error(`no shape known for weight ${name}`);
+  const shape = shapeOf(ctx, name);
   const { packed, scales } = q4WeightTensors(ctx.source, name, shape, { scale, layout: 'matmul' });
   return ctx.graph.op(
     'MatMulNBits',
@@ -190,9 +193,7 @@ export function q4MatMul(ctx: BuildContext, x: string, name: string, scale?: num
  * float32 copy of the 51865-row vocabulary matrix, only its two 4-bit copies (lookup and projection).
  */
 export function q4Gather(ctx: BuildContext, name: string, indices: string): string {
-  const shape = ctx.shapes.get(name);
-  if (!shape) throw new Error(`no shape known for weight ${name}`);
-  const { packed, scales } = q4WeightTensors(ctx.source, name, shape, { layout: 'gather' });
+  const { packed, scales } = q4WeightTensors(ctx.source, name, shapeOf(ctx, name), { layout: 'gather' });
   return ctx.graph.op(
     'GatherBlockQuantized',
     [ctx.graph.initializer(packed), indices, ctx.graph.initializer(scales)],

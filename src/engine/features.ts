@@ -85,7 +85,7 @@ export class MelThread {
     const entry = workerEntry();
     if (!existsSync(entry.path)) {
       logger?.warn(`log-mel worker not found (${entry.path}): features are computed on the main thread`);
-      return new MelThread(undefined);
+      return MelThread.inline();
     }
     return new MelThread(entry.start());
   }

@@ -49,7 +49,7 @@ export interface EngineParts {
   readonly tokenizer: WhisperTokenizer;
   /** The model folder: word timing reads its alignment heads (generation_config.json) from there. */
   readonly modelDir: string;
-  /** Where log-mel features are computed: a worker thread, while the model runs. */
+  /** Where log-mel features are computed: a worker thread on GPU providers, inline on the CPU. */
   readonly melThread: MelThread;
 }
 
@@ -106,8 +106,7 @@ async function transcribeWindows(
   const { dims } = runtime;
   const contentFrames = mel.totalFrames - WINDOW_FRAMES;
   const totalSec = mel.audioSamples / SAMPLE_RATE_HZ;
-  const features = new SequentialFeatures(mel, samples, parts.melThread);
-  const windowOf = (seek: number, size: number): Promise<Float32Array> => features.window(seek, size);
+  const melWindows = new SequentialFeatures(mel, samples, parts.melThread);
   // Mel frames per encoder position, and so per timestamp token (2), and seconds per timestamp token (0.02).
   const inputStride = WINDOW_FRAMES / dims.nAudioCtx;
   const timePrecisionSec = (inputStride * HOP_LENGTH) / SAMPLE_RATE_HZ;
@@ -115,7 +114,7 @@ async function transcribeWindows(
   // OpenAI detects on the first 3000 frames of the whole-padded mel: the padding's silence included, not zeros.
   const { language, languageProbability } = await chooseLanguage(
     parts,
-    () => windowOf(0, WINDOW_FRAMES),
+    () => melWindows.window(0, WINDOW_FRAMES),
     options,
     hooks.signal,
   );
@@ -138,7 +137,7 @@ async function transcribeWindows(
       throwIfAborted(hooks.signal);
       const timeOffsetSec = (seek * HOP_LENGTH) / SAMPLE_RATE_HZ;
       const segmentSize = Math.min(WINDOW_FRAMES, contentFrames - seek, clipEnd - seek);
-      const features = await runtime.encode(await windowOf(seek, segmentSize), 1);
+      const features = await runtime.encode(await melWindows.window(seek, segmentSize), 1);
       const result = await decoder.decode(features, allTokens.slice(promptResetSince), hooks.signal);
       const previousSeek = seek;
       if (isSilence(result, options)) {

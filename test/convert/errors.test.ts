@@ -56,6 +56,15 @@ describe('bad input is refused with the file and tensor named, and no output', (
     temps.push(dir);
     return dir;
   };
+  /** The fixture's weights beside its config.json with `changes` applied. */
+  const withConfig = (label: string, changes: Record<string, unknown>) => {
+    const dir = checkpointFolderWithoutWeights(label);
+    temps.push(dir);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, ...changes }));
+    copyFileSync(join(tinyRandomCheckpoint, 'model.safetensors'), join(dir, 'model.safetensors'));
+    return dir;
+  };
 
   before(() => {
     tensors = readFixtureTensors();
@@ -111,11 +120,7 @@ describe('bad input is refused with the file and tensor named, and no output', (
   });
 
   test('shape disagreeing with config.json', async () => {
-    const dir = checkpointFolderWithoutWeights('shape');
-    temps.push(dir);
-    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, encoder_ffn_dim: 128 }));
-    copyFileSync(join(tinyRandomCheckpoint, 'model.safetensors'), join(dir, 'model.safetensors'));
+    const dir = withConfig('shape', { encoder_ffn_dim: 128 });
     await expectFailure(
       dir,
       'shape',
@@ -126,11 +131,7 @@ describe('bad input is refused with the file and tensor named, and no output', (
   });
 
   test('no usable decoder_start_token_id in config.json', async () => {
-    const dir = checkpointFolderWithoutWeights('sot');
-    temps.push(dir);
-    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, decoder_start_token_id: 99_999 }));
-    copyFileSync(join(tinyRandomCheckpoint, 'model.safetensors'), join(dir, 'model.safetensors'));
+    const dir = withConfig('sot', { decoder_start_token_id: 99_999 });
     await expectFailure(dir, 'sot', /config\.json/, /decoder_start_token_id/, /99999/);
   });
 

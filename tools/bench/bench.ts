@@ -15,7 +15,17 @@ import { join, relative } from 'node:path';
 import { loadMedia } from '../../src/engine/media';
 import { engineHostEnv, engineHostNodeFlags } from '../../src/service/hostEnv';
 import { measureBandwidth, type BandwidthResult } from './bandwidth';
-import { jsGapsMs, mean, percentile, randomBenchModel, type ChildResult, type InputResult } from './common';
+import {
+  decoderFileSuffix,
+  jsGapsMs,
+  mean,
+  parseDecoderDtype,
+  percentile,
+  randomBenchModel,
+  type ChildResult,
+  type DecoderDtype,
+  type InputResult,
+} from './common';
 
 const root = join(__dirname, '..', '..');
 const cacheDir = join(root, '.cache', 'bench');
@@ -46,7 +56,7 @@ interface Options {
   threads: number;
   engines: ('ours' | 'transformers')[];
   /** The decoder's weights in both engines: fp32, or 4-bit (our converter's `--q4-decoder` files). */
-  decoderDtype: 'fp32' | 'q4';
+  decoderDtype: DecoderDtype;
   /** `long`: the concatenated file; `clips`: the single clips. */
   sets: ('long' | 'clips')[];
   /** Print the tables of an earlier bench-results JSON (recomputed from its raw runs) instead of measuring. */
@@ -78,7 +88,7 @@ function parseOptions(argv: readonly string[]): Options {
     else if (flag === '--report') options.report = value();
     else if (flag === '--sets') options.sets = value().split(',') as Options['sets'];
     else if (flag === '--engines') options.engines = value().split(',') as Options['engines'];
-    else if (flag === '--decoder-dtype') options.decoderDtype = value() as Options['decoderDtype'];
+    else if (flag === '--decoder-dtype') options.decoderDtype = parseDecoderDtype(value(), 'bench');
     else if (flag === '--help' || flag === '-h') {
       process.stdout.write(readFileSync(__filename, 'utf8').split('*/')[0]! + '*/\n');
       process.exit(0);
@@ -93,9 +103,6 @@ function parseOptions(argv: readonly string[]): Options {
   }
   for (const engine of options.engines) {
     if (engine !== 'ours' && engine !== 'transformers') throw new Error(`unknown engine ${String(engine)}`);
-  }
-  if (options.decoderDtype !== 'fp32' && options.decoderDtype !== 'q4') {
-    throw new Error(`--decoder-dtype is fp32 or q4, not ${String(options.decoderDtype)}`);
   }
   for (const set of options.sets) {
     if (set !== 'long' && set !== 'clips') throw new Error(`unknown set ${String(set)} (long, clips)`);
@@ -170,7 +177,7 @@ function runChild(
   model: string,
   inputs: readonly string[],
   tokens: number,
-  decoderDtype: Options['decoderDtype'],
+  decoderDtype: DecoderDtype,
 ): ChildResult {
   const json = join(tmpdir(), `quantum-stt-bench-${process.pid}-${Date.now()}.json`);
   const child = spawnSync(
@@ -297,11 +304,11 @@ function decoderFloor(
   model: string,
   dir: string,
   bandwidth: BandwidthResult,
-  decoderDtype: Options['decoderDtype'],
+  decoderDtype: DecoderDtype,
 ): Omit<FloorRow, 'ours' | 'theirs' | 'oursMin' | 'theirsMin'> {
   const onnx = join(dir, 'onnx');
   const files = readdirSync(onnx);
-  const suffix = decoderDtype === 'q4' ? '_q4' : '';
+  const suffix = decoderFileSuffix(decoderDtype);
   // The graph a cached step runs: the with-past decoder (no cross-attention key/value projections) if any.
   const stepGraph = files.some((name) => name.startsWith(`decoder_with_past_model${suffix}.onnx`))
     ? `decoder_with_past_model${suffix}.onnx`

@@ -30,6 +30,20 @@ function converterKey(): string {
   return hash.update(version).digest('hex').slice(0, 12);
 }
 
+/** The decoder weights a bench runs: float32, or the 4-bit files that `convert --q4-decoder` writes. */
+export type DecoderDtype = 'fp32' | 'q4';
+
+export function parseDecoderDtype(text: string, tool: string): DecoderDtype {
+  if (text !== 'fp32' && text !== 'q4')
+    throw new Error(`${tool}: --decoder-dtype is fp32 or q4, not ${text}`);
+  return text;
+}
+
+/** The file-name suffix of a decoder in that dtype (transformers.js's names). */
+export function decoderFileSuffix(dtype: DecoderDtype): string {
+  return dtype === 'q4' ? '_q4' : '';
+}
+
 /** A random-weight fp32 model of the real size, converted once into .cache/bench/models. */
 export async function randomBenchModel(
   size: string,

@@ -22,7 +22,13 @@ import { buildSync } from 'esbuild';
 import { isSttError, loadModel, type RunOptions, type TranscribeProgress } from '../../src/engine/index';
 import { openMedia } from '../../src/engine/media';
 import { engineHostEnv, engineHostNodeFlags } from '../../src/service/hostEnv';
-import { peakRssKb, randomBenchModel } from './common';
+import {
+  decoderFileSuffix,
+  parseDecoderDtype,
+  peakRssKb,
+  randomBenchModel,
+  type DecoderDtype,
+} from './common';
 
 const root = join(__dirname, '..', '..');
 const MIB = 1024 * 1024;
@@ -49,22 +55,13 @@ function argument(argv: readonly string[], name: string): string | undefined {
 /** The bytes of the ONNX files a run loads: the float32 encoder and the decoder(s) in `decoderDtype`. */
 function onnxBytes(modelDir: string, decoderDtype: DecoderDtype): number {
   const onnx = join(modelDir, 'onnx');
-  const decoderSuffix = decoderDtype === 'q4' ? '_q4' : '';
+  const decoderSuffix = decoderFileSuffix(decoderDtype);
   const loaded = new RegExp(
     `^(encoder_model|decoder_model_merged${decoderSuffix}|decoder_with_past_model${decoderSuffix})\\.onnx(_data)?$`,
   );
   return readdirSync(onnx)
     .filter((name) => loaded.test(name))
     .reduce((sum, name) => sum + statSync(join(onnx, name)).size, 0);
-}
-
-type DecoderDtype = 'fp32' | 'q4';
-
-function decoderDtypeOf(argv: readonly string[]): DecoderDtype {
-  const dtype = argument(argv, 'decoder-dtype') ?? 'fp32';
-  if (dtype !== 'fp32' && dtype !== 'q4')
-    throw new Error(`memory: --decoder-dtype is fp32 or q4, not ${dtype}`);
-  return dtype;
 }
 
 /** The child: one configuration, one line of JSON on stdout. */
@@ -114,7 +111,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const input = argument(argv, 'input');
   if (input === undefined) throw new Error('memory: --input <media file> is required');
-  const decoderDtype = decoderDtypeOf(argv);
+  const decoderDtype = parseDecoderDtype(argument(argv, 'decoder-dtype') ?? 'fp32', 'memory');
   const modelDir =
     argument(argv, 'model') ??
     (await randomBenchModel('tiny', { withPastDecoder: false, q4Decoder: decoderDtype === 'q4' }));

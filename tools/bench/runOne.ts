@@ -18,8 +18,10 @@ import { loadModel } from '../../src/engine/index';
 import { WhisperTokenizer } from '../../src/engine/tokenizer';
 import {
   decoderRunsPerWindow,
+  parseDecoderDtype,
   peakRssKb,
   type ChildResult,
+  type DecoderDtype,
   type InputResult,
   type SessionRun,
 } from './common';
@@ -34,7 +36,7 @@ interface Args {
   model: string;
   tokens: number;
   /** The decoder's weights (the encoder is fp32 in both engines). */
-  decoderDtype: 'fp32' | 'q4';
+  decoderDtype: DecoderDtype;
   inputs: string[];
   json: string;
 }
@@ -50,9 +52,7 @@ function parseArgs(argv: readonly string[]): Args {
   if (engine !== 'ours' && engine !== 'transformers') throw new Error(`runOne: unknown engine ${engine}`);
   const tokens = Number(value('tokens'));
   if (!Number.isInteger(tokens) || tokens < 1) throw new Error('runOne: --tokens must be a whole number ≥ 1');
-  const decoderDtype = value('decoder-dtype');
-  if (decoderDtype !== 'fp32' && decoderDtype !== 'q4')
-    throw new Error(`runOne: --decoder-dtype is fp32 or q4, not ${decoderDtype}`);
+  const decoderDtype = parseDecoderDtype(value('decoder-dtype'), 'runOne');
   return {
     engine,
     model: value('model'),
@@ -101,7 +101,7 @@ interface Engine {
   timings?(): ChildResult['engineTimings'];
 }
 
-async function openOurs(dir: string, decoderDtype: Args['decoderDtype']): Promise<Engine> {
+async function openOurs(dir: string, decoderDtype: DecoderDtype): Promise<Engine> {
   // Typed as a factory, but at run time the class whose instances loadModel's sessions are.
   const prototype = (ort.InferenceSession as unknown as { prototype: { run: RunFunction } }).prototype;
   prototype.run = timed(prototype.run, (session) =>
@@ -150,7 +150,7 @@ async function openOurs(dir: string, decoderDtype: Args['decoderDtype']): Promis
   };
 }
 
-async function openTransformers(dir: string, decoderDtype: Args['decoderDtype']): Promise<Engine> {
+async function openTransformers(dir: string, decoderDtype: DecoderDtype): Promise<Engine> {
   const hf = await import('@huggingface/transformers');
   hf.env.allowRemoteModels = false;
   hf.env.localModelPath = '/';
