@@ -372,12 +372,15 @@ def train(args):
     print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, dims {dims}")
     pool = synth.Pool(args.pool)
     vocab = synth.Vocabulary(pool.items())
-    sampler = synth.WindowSampler(pool, vocab, args.seed, window_seconds=args.window_seconds)
+    if len(args.batch) not in (1, len(args.window_seconds)):
+        raise SystemExit("--batch takes one size, or one per --window-seconds length")
+    batches = args.batch * len(args.window_seconds) if len(args.batch) == 1 else args.batch
+    samplers = [synth.WindowSampler(pool, vocab, args.seed, window_seconds=s) for s in args.window_seconds]
     # Curriculum: the first steps' windows hold one or two utterances on average, so that where the words are
     # in the 30 s is plain before windows fill up (a decoder facing ~7 utterances at once learned the phrases
     # as a language model and ignored the audio).
-    easy_sampler = synth.WindowSampler(pool, vocab, args.seed, stop_probability=0.6,
-                                       window_seconds=args.window_seconds)
+    easy_samplers = [synth.WindowSampler(pool, vocab, args.seed, stop_probability=0.6, window_seconds=s)
+                     for s in args.window_seconds]
     aux = None
     aux_file = f"training-{args.aux}-head.pt"  # beside the fp32 checkpoint only, for --init; never converted
     if args.aux_weight > 0 and args.aux != "none":
@@ -409,14 +412,19 @@ def train(args):
     started = time.time()
     cpu_started = time.process_time()  # CPU seconds tell the cost apart from waiting on a busy machine
     data_seconds = 0.0
+    window_count = 0
     history, aux_history = [], []
     total_steps = args.steps
     for step in range(args.steps):
         if step >= total_steps:
             break
         t0 = time.time()
-        source = easy_sampler if step < args.easy_steps else sampler
-        windows = [source.window(step * args.batch + i) for i in range(args.batch)]
+        # Several lengths take turns step by step; each length's windows are numbered on their own.
+        kind = step % len(samplers)
+        source = (easy_samplers if step < args.easy_steps else samplers)[kind]
+        first = (step // len(samplers)) * batches[kind]
+        windows = [source.window(first + i) for i in range(batches[kind])]
+        window_count += len(windows)
         batch = tuple(t.to(args.device) for t in make_batch(windows))
         data_seconds += time.time() - t0
         for group in optimizer.param_groups:
@@ -441,14 +449,14 @@ def train(args):
             print(f"step {step + 1}/{total_steps} loss {sum(recent) / len(recent):.3f} "
                   f"{args.aux} {sum(aux_recent) / len(aux_recent):.3f} "
                   f"lr {optimizer.param_groups[0]['lr']:.2e} {elapsed:.0f} s "
-                  f"({(step + 1) / elapsed:.3f} steps/s, {(step + 1) * args.batch / elapsed:.2f} windows/s, "
+                  f"({(step + 1) / elapsed:.3f} steps/s, {window_count / elapsed:.2f} windows/s, "
                   f"data {100 * data_seconds / elapsed:.0f}%, "
-                  f"{(time.process_time() - cpu_started) / ((step + 1) * args.batch):.2f} CPU s/window)", flush=True)
+                  f"{(time.process_time() - cpu_started) / window_count:.2f} CPU s/window)", flush=True)
         if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < total_steps:
             save_checkpoint(model, args.out, "float32")
             save_head()
     elapsed = time.time() - started
-    summary = {"steps": len(history), "minutes_budget": args.minutes, "init": args.init, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
+    summary = {"steps": len(history), "windows": window_count, "minutes_budget": args.minutes, "init": args.init, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
                "aux": args.aux, "aux_weight": args.aux_weight, "easy_steps": args.easy_steps,
                "window_seconds": args.window_seconds,
                "dims": dims, "seconds": round(elapsed, 1), "threads": args.threads,
@@ -508,7 +516,8 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(here, "data", "checkpoint"))
     parser.add_argument("--fp16-out", default=None, help="also save an fp16 copy here (the fixture)")
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--batch", type=int, nargs="+", default=[8],
+                        help="windows per step: one size, or one per --window-seconds length")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--d-model", type=int, default=256)
@@ -522,9 +531,10 @@ def main(argv=None):
     parser.add_argument("--aux", choices=["frames", "ctc", "none"], default="frames",
                         help="the encoder's auxiliary target (training only): tokens per frame, or CTC")
     parser.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary loss")
-    parser.add_argument("--window-seconds", type=float, default=30,
-                        help="shorter training windows (a curriculum; the encoder sees fewer positions); "
-                             "finish with 30 s windows, the only length the model runs on")
+    parser.add_argument("--window-seconds", type=float, nargs="+", default=[30],
+                        help="training window lengths, taking turns step by step: shorter windows are a "
+                             "curriculum (the encoder sees fewer positions); 30 s is the only length the model "
+                             "runs on, so include it or finish with it")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--init", default=None, metavar="DIR", help="start from this checkpoint's weights")
     parser.add_argument("--minutes", type=float, default=None,
