@@ -275,6 +275,14 @@ export interface OracleComparison {
  * (`generate`, the dev-only oracle) on the same converted folder. With timestamps the engine uses
  * transformers.js's timestamp rules (`timestampRules: 'transformers'`), which lack OpenAI's never-decreasing
  * rule and max initial timestamp; on text the two must agree.
+ *
+ * Both get the clip padded with silence to 30 s. The two pad a shorter clip differently, by design: OpenAI's
+ * transcribe() (and the engine) pads the log-mel of the speech with zeros (`pad_or_trim(mel_segment)`),
+ * transformers' feature extractor pads the audio with silence before its log-mel. The frames after the speech
+ * then differ, and an undertrained model's near-ties follow them: on the run-16 test model, 13 of 64 decodes
+ * differed unpadded (at the first differing token, our own logits for the common prefix ranked
+ * transformers.js's choice first when computed from its features), 1 of 64 padded — that one only because the
+ * engine clears a zero-length segment's text as OpenAI's transcribe() does, hence `openAiSegmentsText`.
  */
 export async function compareWithTransformers(
   model: WhisperModel,
@@ -292,7 +300,9 @@ export async function compareWithTransformers(
   const comparisons: OracleComparison[] = [];
   try {
     for (const clip of clips) {
-      const samples = await samplesOf(clip);
+      const speech = await samplesOf(clip);
+      const samples = new Float32Array(Math.max(speech.length, 30 * 16000));
+      samples.set(speech);
       for (const timestamps of [false, true]) {
         const transcript = await model.transcribe(samples, {
           language: clip.lang,
@@ -318,7 +328,7 @@ export async function compareWithTransformers(
           id: clip.id,
           timestamps,
           ours: textOf(transcript),
-          theirs: tokenizer.decode(end === -1 ? sampled : sampled.slice(0, end)).trim(),
+          theirs: openAiSegmentsText(tokenizer, end === -1 ? sampled : sampled.slice(0, end)),
         });
       }
     }
@@ -326,4 +336,29 @@ export async function compareWithTransformers(
     await hfModel.dispose();
   }
   return comparisons;
+}
+
+/**
+ * Sampled tokens as OpenAI's transcribe() turns them into text: cut at each pair of timestamps, a segment
+ * that starts and ends at the same time loses its text (`if seg["start"] == seg["end"] … seg["text"] = ""`),
+ * timestamps dropped, other special tokens kept.
+ */
+export function openAiSegmentsText(tokenizer: WhisperTokenizer, tokens: readonly number[]): string {
+  const { timestampBegin } = tokenizer.special;
+  const kept: number[] = [];
+  let text: number[] = [];
+  let start: number | undefined;
+  for (const token of tokens) {
+    if (token < timestampBegin) {
+      text.push(token);
+    } else if (start === undefined) {
+      start = token;
+    } else {
+      if (token !== start) kept.push(...text);
+      text = [];
+      start = undefined;
+    }
+  }
+  kept.push(...text); // an unclosed segment (no timestamps at all, or cut at the window's end)
+  return tokenizer.decode(kept).trim();
 }

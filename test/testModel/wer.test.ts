@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { corpusWer, median, normalizedWords, wordErrors } from './evaluation';
+import { WhisperTokenizer } from '../../src/engine/tokenizer';
+import { corpusWer, median, normalizedWords, openAiSegmentsText, wordErrors } from './evaluation';
 
 test('normalizedWords: lowercase, punctuation and spacing ignored, accents kept', () => {
   assert.deepEqual(normalizedWords('¿Dónde está el coche azul?'), ['dónde', 'está', 'el', 'coche', 'azul']);
@@ -46,4 +48,19 @@ test('corpusWer weighs clips by their words; median of odd and even counts', () 
   assert.equal(corpusWer([]), 0);
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 3, 2]), 2.5);
+});
+
+test('openAiSegmentsText: zero-length segments lose their text, as in OpenAI transcribe()', () => {
+  const tokenizer = WhisperTokenizer.fromFolder(join('test', 'fixtures', 'reference', 'tiny-random'));
+  const at = (sec: number) => tokenizer.special.timestampBegin + Math.round(sec / 0.02);
+  const where = tokenizer.encode(' Where is it?');
+  const here = tokenizer.encode(' Here.');
+  assert.equal(openAiSegmentsText(tokenizer, [at(0), ...where, at(0), at(0), ...here, at(1)]), 'Here.');
+  assert.equal(
+    openAiSegmentsText(tokenizer, [at(0), ...where, at(1), at(1), ...here, at(2)]),
+    'Where is it? Here.',
+  );
+  // A segment cut at the window's end (no closing timestamp) and text without timestamps are kept.
+  assert.equal(openAiSegmentsText(tokenizer, [at(0.5), ...where]), 'Where is it?');
+  assert.equal(openAiSegmentsText(tokenizer, here), 'Here.');
 });
