@@ -228,10 +228,13 @@ MAX_TOKENS = 448
 class Window:
     """One training example: audio, the full token sequence, and which positions are trained."""
 
-    def __init__(self, audio, tokens, trained, info, spoken=(), spans=()):
+    def __init__(self, audio, tokens, trained, info, spoken=(), spans=(), guides=None):
         self.audio = audio  # float32, exactly 30 s
         self.tokens = tokens  # list of ids, prompt included
         self.trained = trained  # trained[i]: tokens[i] is a loss target (predicted from tokens[:i])
+        # guides[i]: where in the audio tokens[i] is heard, (centre s, half-width s, tolerance s), or None;
+        # train.py's guided cross-attention. Absent (None) for windows without text.
+        self.guides = guides if guides is not None else [None] * len(tokens)
         self.info = info
         # The text tokens of what is heard whole, in the spoken language and in order (also for translate
         # windows): the target of train.py's auxiliary CTC loss on the encoder.
@@ -263,7 +266,7 @@ class WindowSampler:
         truncate = timestamps and rng.random() < P_TRUNCATE and self.window_samples == WINDOW_SAMPLES
         audio, placed = self._pack(rng, lang, truncate)
         audio = self._degrade(rng, audio)
-        body = self._body(placed, task, timestamps)
+        body, body_guides = self._body(placed, task, timestamps)
         prefix = [self.vocab.special["sot"], self.vocab.languages[lang], self.vocab.special[task]]
         if not timestamps:
             prefix.append(self.vocab.special["noTimestamps"])
@@ -283,7 +286,8 @@ class WindowSampler:
                               "voice": self.pool.meta[u]["voice"], "cut": cut} for u, s, e, cut in placed]}
         spans = [(start, end, self.vocab.text(self.pool.meta[u]["text"])) for u, start, end, _ in placed]
         spoken = [t for _, end, ids in spans if end is not None for t in ids]
-        return self._fit(Window(audio, tokens, trained, info, spoken, spans))
+        guides = [None] * (len(prompt) + len(prefix)) + body_guides + [None]
+        return self._fit(Window(audio, tokens, trained, info, spoken, spans, guides))
 
     def _pack(self, rng, lang, truncate):
         """Places utterances with pauses; returns the audio and (utterance, start s, end s, cut) per utterance.
@@ -334,18 +338,32 @@ class WindowSampler:
     def _body(self, placed, task, timestamps):
         """`<|start|> text <|end|>` per utterance; a cut utterance contributes only its start timestamp. A
         window that ends in a timestamp pair is unfinished: Whisper's seek rule (and our cutSegments) starts
-        the next window at the last complete segment's end, where the cut utterance is heard whole."""
-        body = []
+        the next window at the last complete segment's end, where the cut utterance is heard whole.
+        Also returns each token's guide: a text token of a transcription is heard near its share of the
+        utterance's span (tokens spread evenly, as the frame targets; espeak-ng speaks at an even pace), a
+        translation's tokens somewhere in the utterance (word order differs), a timestamp where the voice
+        starts or stops."""
+        body, guides = [], []
         for index, start, end, cut in placed:
             meta = self.pool.meta[index]
             text = self.vocab.text(meta["en"] if task == "translate" else meta["text"])
+            at_start, at_end = (start, 0.0, 0.1), (end, 0.0, 0.1)
             if cut:
                 body.append(self.vocab.timestamp(start))
-            elif timestamps:
+                guides.append(at_start)
+                continue
+            if task == "translate":
+                text_guides = [((start + end) / 2, (end - start) / 2, 0.1)] * len(text)
+            else:
+                step = (end - start) / len(text)
+                text_guides = [(start + (k + 0.5) * step, step / 2, step + 0.1) for k in range(len(text))]
+            if timestamps:
                 body += [self.vocab.timestamp(start)] + text + [self.vocab.timestamp(end)]
+                guides += [at_start] + text_guides + [at_end]
             else:
                 body += text
-        return body
+                guides += text_guides
+        return body, guides
 
     def _prompt(self, rng, lang):
         """`<|startofprev|>` and the text of a made-up previous window in the same language: plain text (like
@@ -400,6 +418,7 @@ class WindowSampler:
             keep = [0] + list(range(1 + excess, len(window.tokens)))  # keep <|startofprev|>
             window.tokens = [window.tokens[i] for i in keep]
             window.trained = [window.trained[i] for i in keep]
+            window.guides = [window.guides[i] for i in keep]
         return window
 
 

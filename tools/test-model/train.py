@@ -62,6 +62,8 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(d, d, bias=False)  # Whisper's key projection has no bias
         self.v_proj = nn.Linear(d, d)
         self.out_proj = nn.Linear(d, d)
+        self.keep_weights = False  # train.py's guided cross-attention reads them
+        self.weights = None
 
     def forward(self, x, source=None, causal=False):
         source = x if source is None else source
@@ -74,7 +76,10 @@ class Attention(nn.Module):
         if causal:
             mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
             scores = scores.masked_fill(mask, float("-inf"))
-        out = scores.softmax(dim=-1) @ v
+        weights = scores.softmax(dim=-1)
+        if self.keep_weights:
+            self.weights = weights
+        out = weights @ v
         return self.out_proj(out.transpose(1, 2).reshape(b, t, d))
 
 
@@ -235,29 +240,59 @@ class FrameHead(TokenHead):
 
 
 def make_batch(windows):
-    """Mel features, decoder inputs, labels and the loss mask, padded to the longest sequence."""
+    """Mel features, decoder inputs, labels, the loss mask, and the guides of the cross-attention (centre,
+    half-width and tolerance in seconds of what each position predicts; `guided` where there is one), padded
+    to the longest sequence."""
     mel = torch.stack([synth.log_mel(w.audio) for w in windows])
     length = max(len(w.tokens) for w in windows) - 1
     inputs = torch.zeros(len(windows), length, dtype=torch.long)
     labels = torch.zeros(len(windows), length, dtype=torch.long)
     mask = torch.zeros(len(windows), length, dtype=torch.bool)
+    guide = torch.zeros(len(windows), length, 3)
+    guided = torch.zeros(len(windows), length, dtype=torch.bool)
     for row, w in enumerate(windows):
         n = len(w.tokens) - 1
         inputs[row, :n] = torch.tensor(w.tokens[:-1])
         labels[row, :n] = torch.tensor(w.tokens[1:])
         mask[row, :n] = torch.tensor(w.trained[1:])  # trained[i]: tokens[i] is predicted from tokens[:i]
-    return mel, inputs, labels, mask
+        for i, g in enumerate(w.guides[1:]):  # position i's query predicts tokens[i + 1]
+            if g is not None and w.trained[i + 1]:
+                guide[row, i] = torch.tensor(g)
+                guided[row, i] = True
+    return mel, inputs, labels, mask, guide, guided
 
 
-def loss_of(model, batch, aux=None, windows=None):
-    """The decoder's cross-entropy, and the encoder's auxiliary loss on `windows` when `aux` is given (else 0)."""
-    mel, inputs, labels, mask = batch
+def guided_attention_loss(weights, guide, guided):
+    """The cross-attention weight [batch, heads, positions, frames] that lies away from where each predicted
+    token is heard: 0 within its half-width of the centre, rising to 1 over its tolerance beyond (a Gaussian
+    flank). Guided attention (Tachibana et al., 2018) teaches a decoder to follow the audio in hundreds of steps
+    rather than the many thousands an attention model otherwise needs; here the decoder got the first words of
+    a sentence and then continued it as a language model. The last decoder layer's heads are OpenAI's default
+    alignment heads, so word timestamps read the same weights."""
+    if not guided.any():
+        return torch.zeros(())
+    frames = torch.arange(weights.shape[-1], device=weights.device) * 0.02  # seconds at each frame's start
+    centre, half, tolerance = guide[..., 0:1], guide[..., 1:2], guide[..., 2:3]
+    outside = (torch.abs(frames - centre) - half).clamp(min=0)
+    penalty = 1 - torch.exp(-0.5 * (outside / tolerance.clamp(min=1e-3)) ** 2)  # [batch, positions, frames]
+    away = (weights * penalty.unsqueeze(1)).sum(-1).mean(1)  # [batch, positions], averaged over heads
+    return away[guided].mean()
+
+
+def loss_of(model, batch, aux=None, windows=None, guide_weight=0.0):
+    """The decoder's cross-entropy, the encoder's auxiliary loss on `windows` when `aux` is given, and the
+    guided cross-attention loss when `guide_weight` is positive (0 where not computed)."""
+    mel, inputs, labels, mask, guide, guided = batch
+    cross = model.model.decoder.layers[-1].encoder_attn
+    cross.keep_weights = guide_weight > 0
     audio = model.model.encoder(mel)
     hidden = model.model.decoder(inputs, audio)
     # Logits only where a target is trained: the 51865-way projection is a large share of the work.
     logits = model.logits(hidden[mask])
     aux_loss = aux.loss(audio, windows) if aux is not None else torch.zeros(())
-    return F.cross_entropy(logits, labels[mask]), aux_loss
+    guide_loss = guided_attention_loss(cross.weights, guide, guided) if guide_weight > 0 else torch.zeros(())
+    cross.weights = None
+    return F.cross_entropy(logits, labels[mask]), aux_loss, guide_loss
 
 
 def learning_rate(step, peak, warmup, total):
@@ -413,7 +448,7 @@ def train(args):
     cpu_started = time.process_time()  # CPU seconds tell the cost apart from waiting on a busy machine
     data_seconds = 0.0
     window_count = 0
-    history, aux_history = [], []
+    history, aux_history, guide_history = [], [], []
     total_steps = args.steps
     for step in range(args.steps):
         if step >= total_steps:
@@ -429,13 +464,14 @@ def train(args):
         data_seconds += time.time() - t0
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.lr, args.warmup, total_steps)
-        loss, aux_loss = loss_of(model, batch, aux, windows)
+        loss, aux_loss, guide_loss = loss_of(model, batch, aux, windows, args.guide_weight)
         optimizer.zero_grad(set_to_none=True)
-        (loss + args.aux_weight * aux_loss).backward()
+        (loss + args.aux_weight * aux_loss + args.guide_weight * guide_loss).backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         history.append(loss.item())
         aux_history.append(aux_loss.item())
+        guide_history.append(guide_loss.item())
         if args.minutes and step + 1 >= args.warmup:
             # A wall-clock budget on a shared machine: shorten the cosine schedule to the steps that fit, so the
             # run still ends at a low learning rate. Such a run is not reproducible step for step.
@@ -446,9 +482,11 @@ def train(args):
             elapsed = time.time() - started
             recent = history[-args.log_every:]
             aux_recent = aux_history[-args.log_every:]
+            guide_recent = guide_history[-args.log_every:]
             print(f"step {step + 1}/{total_steps} loss {sum(recent) / len(recent):.3f} "
                   f"{args.aux} {sum(aux_recent) / len(aux_recent):.3f} "
-                  f"lr {optimizer.param_groups[0]['lr']:.2e} {elapsed:.0f} s "
+                  + (f"guide {sum(guide_recent) / len(guide_recent):.3f} " if args.guide_weight else "")
+                  + f"lr {optimizer.param_groups[0]['lr']:.2e} {elapsed:.0f} s "
                   f"({(step + 1) / elapsed:.3f} steps/s, {window_count / elapsed:.2f} windows/s, "
                   f"data {100 * data_seconds / elapsed:.0f}%, "
                   f"{(time.process_time() - cpu_started) / window_count:.2f} CPU s/window)", flush=True)
@@ -457,7 +495,7 @@ def train(args):
             save_head()
     elapsed = time.time() - started
     summary = {"steps": len(history), "windows": window_count, "minutes_budget": args.minutes, "init": args.init, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
-               "aux": args.aux, "aux_weight": args.aux_weight, "easy_steps": args.easy_steps,
+               "aux": args.aux, "aux_weight": args.aux_weight, "guide_weight": args.guide_weight, "easy_steps": args.easy_steps,
                "window_seconds": args.window_seconds,
                "dims": dims, "seconds": round(elapsed, 1), "threads": args.threads,
                "device": args.device,
@@ -531,6 +569,8 @@ def main(argv=None):
     parser.add_argument("--aux", choices=["frames", "ctc", "none"], default="frames",
                         help="the encoder's auxiliary target (training only): tokens per frame, or CTC")
     parser.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary loss")
+    parser.add_argument("--guide-weight", type=float, default=0.0,
+                        help="weight of the guided cross-attention loss on the last decoder layer (0: off)")
     parser.add_argument("--window-seconds", type=float, nargs="+", default=[30],
                         help="training window lengths, taking turns step by step: shorter windows are a "
                              "curriculum (the encoder sees fewer positions); 30 s is the only length the model "
