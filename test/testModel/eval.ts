@@ -23,6 +23,7 @@ import {
   targets,
   transcribeClips,
   transcribeNonSpeech,
+  wordEdges,
   type Scored,
 } from './evaluation';
 
@@ -46,12 +47,18 @@ const percent = (value: number) => `${(100 * value).toFixed(1)}%`;
 
 async function main(): Promise<number> {
   const started = Date.now();
-  const modelDir =
-    values.model ?? (await convertedCheckpoint(resolve(values.checkpoint ?? testModelCheckpoint), 'eval'));
-  const model = await loadModel(modelDir, {
-    executionProviders: ['cpu'],
+  const checkpoint = resolve(values.checkpoint ?? testModelCheckpoint);
+  const modelDir = values.model ?? (await convertedCheckpoint(checkpoint, 'eval'));
+  const loadOptions = {
+    executionProviders: ['cpu' as const],
     cpuThreads: values.threads === undefined ? undefined : Number(values.threads),
-  });
+  };
+  const model = await loadModel(modelDir, loadOptions);
+  // Word timestamps need the cross-attention outputs of a timestamped conversion (only from a checkpoint).
+  const timestampedDir =
+    values.model === undefined
+      ? await convertedCheckpoint(checkpoint, 'eval', { timestamped: true })
+      : undefined;
   const clips = readClips(resolve(values.clips));
   const short = clips.filter((clip) => !clip.longForm);
   const long = clips.filter((clip) => clip.longForm);
@@ -121,6 +128,27 @@ async function main(): Promise<number> {
     );
     figures.p90StartErrorSec = [...allStarts].sort((a, b) => a - b)[Math.floor(0.9 * allStarts.length)]!;
     say(`    90th percentile ${figures.p90StartErrorSec.toFixed(3)} s`);
+
+    if (timestampedDir !== undefined) {
+      const timestamped = await loadModel(timestampedDir, loadOptions);
+      try {
+        const edges = await wordEdges(timestamped, short);
+        const startErrors = edges.map((e) => Math.abs(e.startErrorSec));
+        const endErrors = edges.map((e) => Math.abs(e.endErrorSec));
+        figures.wordStartErrorSec = median(startErrors);
+        figures.wordEndErrorSec = median(endErrors);
+        say(
+          `word timestamps (not a target of the issue): first word's start off by median ${figures.wordStartErrorSec.toFixed(3)} s, ` +
+            `last word's end by ${figures.wordEndErrorSec.toFixed(3)} s over ${edges.length} short clips`,
+        );
+      } finally {
+        await timestamped.dispose();
+      }
+    } else {
+      say(
+        'word timestamps: not measured (--model given; they need a timestamped conversion of a checkpoint)',
+      );
+    }
 
     const nonSpeech = await transcribeNonSpeech(model);
     const silent = nonSpeech.filter((n) => n.text === '').length;

@@ -176,6 +176,37 @@ export async function detectLanguages(
   return results;
 }
 
+export interface WordEdges {
+  readonly id: string;
+  /** The first timed word's start minus the reference speech start (Infinity: no words). */
+  readonly startErrorSec: number;
+  /** The last timed word's end minus the reference speech end. */
+  readonly endErrorSec: number;
+}
+
+/**
+ * Word timestamps (cross-attention alignment, `timestamps: 'word'`; the model must be converted with
+ * `timestamped`) at the edges of each short clip's speech, the only word times the synthetic references know:
+ * where the first word starts and the last one ends.
+ */
+export async function wordEdges(model: WhisperModel, clips: readonly Clip[]): Promise<WordEdges[]> {
+  const results: WordEdges[] = [];
+  for (const clip of clips) {
+    const transcript = await model.transcribe(await samplesOf(clip), {
+      language: clip.lang,
+      timestamps: 'word',
+    });
+    const words = transcript.segments.flatMap((segment) => segment.words ?? []);
+    const reference = clip.segments[0]!;
+    results.push({
+      id: clip.id,
+      startErrorSec: words.length === 0 ? Infinity : words[0]!.startSec - reference.startSec,
+      endErrorSec: words.length === 0 ? Infinity : words[words.length - 1]!.endSec - reference.endSec,
+    });
+  }
+  return results;
+}
+
 export interface StartError {
   readonly id: string;
   readonly referenceSec: number;
