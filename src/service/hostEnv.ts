@@ -8,7 +8,9 @@
  * the encoder (tiny, 2 quiet cores): at 100 tokens per window (tools/bench) encoder 269 vs 252 ms per window,
  * real-time factor 26.4 vs 26.9, peak RSS 732 vs 780 MB; at 4 tokens per window, where the encoder is nearly
  * all the work, 18.0 vs 12.9 s for a 10-minute file. Larger thresholds lose the memory before the time:
- * 8 and 32 MiB kept the default's peak (586-601 vs 578 MB) at 14.3-13.8 s.
+ * 8 and 32 MiB kept the default's peak (586-601 vs 578 MB) at 14.3-13.8 s. In between (fp32 tiny, 2-hour
+ * file): 512 KiB and 2 MiB peaked 12 and 21 MiB higher than 128 KiB, with the decoder step no faster in
+ * tools/bench (5.20-5.22 vs 4.40-5.33 ms, alternating runs).
  */
 export const engineHostEnv: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
