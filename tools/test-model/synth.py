@@ -222,14 +222,21 @@ P_TRANSLATE = 0.3  # of non-English speech windows: task translate, English targ
 P_PROMPT = 0.25  # <|startofprev|> + previous text before <|startoftranscript|>
 P_TRUNCATE = 0.35  # of timestamped windows: the last utterance runs past 30 s
 P_STOP = 0.12  # after each utterance: end the speech early (silence to the end of the window)
+# The audio ends inside the window and its log-mel frames from there on are 0, as OpenAI's transcribe() (and the
+# engine) decodes every clip shorter than 30 s and the last window of every file: `pad_or_trim` pads the mel
+# slice with zeros, not the audio with silence. A model never trained on it went on past the speech there
+# (run 20: short-clip WER 66.7% so, 31.8% with the clips padded with silence instead).
+P_MEL_END = 0.3
 MAX_TOKENS = 448
 
 
 class Window:
     """One training example: audio, the full token sequence, and which positions are trained."""
 
-    def __init__(self, audio, tokens, trained, info, spoken=(), spans=(), guides=None):
+    def __init__(self, audio, tokens, trained, info, spoken=(), spans=(), guides=None, audio_seconds=None):
         self.audio = audio  # float32, exactly 30 s
+        # Where the recording ends (P_MEL_END): the log-mel frames after it are zeros. None: it fills the window.
+        self.audio_seconds = audio_seconds
         self.tokens = tokens  # list of ids, prompt included
         self.trained = trained  # trained[i]: tokens[i] is a loss target (predicted from tokens[:i])
         # guides[i]: where in the audio tokens[i] is heard, (centre s, half-width s, tolerance s), or None;
@@ -263,8 +270,12 @@ class WindowSampler:
         lang = phrase_table.LANGUAGES[rng.integers(len(phrase_table.LANGUAGES))]
         task = "translate" if lang != "en" and rng.random() < P_TRANSLATE else "transcribe"
         timestamps = rng.random() >= P_NO_TIMESTAMPS
-        truncate = timestamps and rng.random() < P_TRUNCATE and self.window_samples == WINDOW_SAMPLES
-        audio, placed = self._pack(rng, lang, truncate)
+        # Recordings that end inside the window are mostly short (a clip, a file's last few seconds): their
+        # windows stop after fewer utterances.
+        mel_end = rng.random() < P_MEL_END
+        truncate = (timestamps and not mel_end and rng.random() < P_TRUNCATE
+                    and self.window_samples == WINDOW_SAMPLES)
+        audio, placed = self._pack(rng, lang, truncate, 0.5 if mel_end else self.stop_probability)
         audio = self._degrade(rng, audio)
         body, body_guides = self._body(placed, task, timestamps)
         prefix = [self.vocab.special["sot"], self.vocab.languages[lang], self.vocab.special[task]]
@@ -287,9 +298,14 @@ class WindowSampler:
         spans = [(start, end, self.vocab.text(self.pool.meta[u]["text"])) for u, start, end, _ in placed]
         spoken = [t for _, end, ids in spans if end is not None for t in ids]
         guides = [None] * (len(prompt) + len(prefix)) + body_guides + [None]
-        return self._fit(Window(audio, tokens, trained, info, spoken, spans, guides))
+        audio_seconds = None
+        if mel_end:
+            last_end = placed[-1][2] if placed else 0.0
+            audio_seconds = min(self.window_samples / SAMPLE_RATE, last_end + rng.uniform(0.0, 1.0))
+            audio[int(audio_seconds * SAMPLE_RATE):] = 0.0  # nothing recorded after the end, not even noise
+        return self._fit(Window(audio, tokens, trained, info, spoken, spans, guides, audio_seconds))
 
-    def _pack(self, rng, lang, truncate):
+    def _pack(self, rng, lang, truncate, stop_probability):
         """Places utterances with pauses; returns the audio and (utterance, start s, end s, cut) per utterance.
         A window with no room for its first utterance holds none (short windows only).
         The first pause is mostly under 1 s because decoding allows no first timestamp after 1.0 s
@@ -312,7 +328,7 @@ class WindowSampler:
                 break
             audio[start:end] += speech
             placed.append((index, start / SAMPLE_RATE, end / SAMPLE_RATE, False))
-            if rng.random() < self.stop_probability and not truncate:
+            if rng.random() < stop_probability and not truncate:
                 break
             t = end / SAMPLE_RATE + rng.uniform(0.2, 2.5)
         return audio, placed
@@ -405,7 +421,11 @@ class WindowSampler:
             # The language after SOT is not trained here: on silence the right answer there is <|nospeech|>.
             trained = [False, False, False] + [True] * (len(tokens) - 3)
             trained[3] = tokens[3] != special["noTimestamps"]
-        return Window(audio.clip(-1, 1), tokens, trained, {"kind": "silent", "tokens": len(tokens)})
+        audio_seconds = rng.uniform(0.2, self.window_samples / SAMPLE_RATE) if rng.random() < P_MEL_END else None
+        if audio_seconds is not None:
+            audio[int(audio_seconds * SAMPLE_RATE):] = 0.0
+        return Window(audio.clip(-1, 1), tokens, trained, {"kind": "silent", "tokens": len(tokens)},
+                      audio_seconds=audio_seconds)
 
     @staticmethod
     def _fit(window):

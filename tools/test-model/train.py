@@ -244,6 +244,9 @@ def make_batch(windows):
     half-width and tolerance in seconds of what each position predicts; `guided` where there is one), padded
     to the longest sequence."""
     mel = torch.stack([synth.log_mel(w.audio) for w in windows])
+    for row, w in enumerate(windows):
+        if w.audio_seconds is not None:
+            mel[row, :, int(round(w.audio_seconds * 100)):] = 0.0  # OpenAI's pad_or_trim of the mel (synth.P_MEL_END)
     length = max(len(w.tokens) for w in windows) - 1
     inputs = torch.zeros(len(windows), length, dtype=torch.long)
     labels = torch.zeros(len(windows), length, dtype=torch.long)
