@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../../src/engine/index';
+import { WhisperTokenizer } from '../../src/engine/tokenizer';
 import { convertedCheckpoint, testModelCheckpoint, testModelHeldout } from '../helpers/models';
 import {
   compareWithTransformers,
@@ -21,6 +22,7 @@ import {
   segmentCounts,
   startErrors,
   targets,
+  timestampStarts,
   transcribeClips,
   transcribeNonSpeech,
   wordEdges,
@@ -128,6 +130,15 @@ async function main(): Promise<number> {
     );
     figures.p90StartErrorSec = [...allStarts].sort((a, b) => a - b)[Math.floor(0.9 * allStarts.length)]!;
     say(`    90th percentile ${figures.p90StartErrorSec.toFixed(3)} s`);
+    const fromTimestamps = timestampStarts(WhisperTokenizer.fromFolder(modelDir).special.timestampBegin);
+    const shortTimestamps = startErrors(shortResults, fromTimestamps).map((s) => s.errorSec);
+    const longTimestamps = startErrors(longResults, fromTimestamps).map((s) => s.errorSec);
+    figures.medianTimestampStartErrorSec = median([...shortTimestamps, ...longTimestamps]);
+    say(
+      `    the model's start timestamps (a one-segment window starts at the window's start, OpenAI's rule, ` +
+        `whatever its first timestamp): median ${figures.medianTimestampStartErrorSec.toFixed(3)} s ` +
+        `(short ${median(shortTimestamps).toFixed(3)} s, long ${median(longTimestamps).toFixed(3)} s)`,
+    );
 
     if (timestampedDir !== undefined) {
       const timestamped = await loadModel(timestampedDir, loadOptions);

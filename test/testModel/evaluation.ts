@@ -215,14 +215,35 @@ export interface StartError {
   readonly errorSec: number;
 }
 
+/** Where a transcript's segments with text start, as users see them (`startSec`). */
+export function segmentStarts(transcript: Transcript): number[] {
+  return transcript.segments.filter((s) => s.text.trim() !== '').map((s) => s.startSec);
+}
+
 /**
- * For every reference segment, the distance from its speech start to the nearest start of a transcript
- * segment with text. Nearest-matching could flatter a transcript cut into many segments, so callers also
- * compare segment counts (`segmentCounts`).
+ * Where the model said each segment with text starts: its first token, a timestamp, read from the segment's
+ * window (`seek`). It differs from `startSec` in one case, by OpenAI's rule: a window whose tokens hold no two
+ * timestamps in a row (`<|0.70|> text <|2.46|><|endoftext|>`, any one-sentence clip) is one segment that starts
+ * at the window's start, whatever the first timestamp says.
  */
-export function startErrors(results: readonly TranscribedClip[]): StartError[] {
+export function timestampStarts(timestampBegin: number): (transcript: Transcript) => number[] {
+  return (transcript) =>
+    transcript.segments
+      .filter((s) => s.text.trim() !== '' && s.seek !== undefined && (s.tokens[0] ?? 0) >= timestampBegin)
+      .map((s) => s.seek! / 100 + (s.tokens[0]! - timestampBegin) * 0.02);
+}
+
+/**
+ * For every reference segment, the distance from its speech start to the nearest start in `startsOf` (by
+ * default the segments' `startSec`). Nearest-matching could flatter a transcript cut into many segments, so
+ * callers also compare segment counts (`segmentCounts`).
+ */
+export function startErrors(
+  results: readonly TranscribedClip[],
+  startsOf: (transcript: Transcript) => number[] = segmentStarts,
+): StartError[] {
   return results.flatMap(({ clip, transcript }) => {
-    const starts = transcript.segments.filter((s) => s.text.trim() !== '').map((s) => s.startSec);
+    const starts = startsOf(transcript);
     return clip.segments.map((segment, index) => {
       const nearest = starts.reduce<number | undefined>(
         (best, start) =>
