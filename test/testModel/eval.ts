@@ -11,7 +11,6 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel } from '../../src/engine/index';
-import { WhisperTokenizer } from '../../src/engine/tokenizer';
 import { convertedCheckpoint, testModelCheckpoint, testModelHeldout } from '../helpers/models';
 import {
   compareWithTransformers,
@@ -130,7 +129,7 @@ async function main(): Promise<number> {
     );
     figures.p90StartErrorSec = [...allStarts].sort((a, b) => a - b)[Math.floor(0.9 * allStarts.length)]!;
     say(`    90th percentile ${figures.p90StartErrorSec.toFixed(3)} s`);
-    const fromTimestamps = timestampStarts(WhisperTokenizer.fromFolder(modelDir).special.timestampBegin);
+    const fromTimestamps = timestampStarts(modelDir);
     const shortTimestamps = startErrors(shortResults, fromTimestamps).map((s) => s.errorSec);
     const longTimestamps = startErrors(longResults, fromTimestamps).map((s) => s.errorSec);
     figures.medianTimestampStartErrorSec = median([...shortTimestamps, ...longTimestamps]);
@@ -144,10 +143,8 @@ async function main(): Promise<number> {
       const timestamped = await loadModel(timestampedDir, loadOptions);
       try {
         const edges = await wordEdges(timestamped, short);
-        const startErrors = edges.map((e) => Math.abs(e.startErrorSec));
-        const endErrors = edges.map((e) => Math.abs(e.endErrorSec));
-        figures.wordStartErrorSec = median(startErrors);
-        figures.wordEndErrorSec = median(endErrors);
+        figures.wordStartErrorSec = median(edges.map((e) => Math.abs(e.startErrorSec)));
+        figures.wordEndErrorSec = median(edges.map((e) => Math.abs(e.endErrorSec)));
         say(
           `word timestamps (not a target of the issue): first word's start off by median ${figures.wordStartErrorSec.toFixed(3)} s, ` +
             `last word's end by ${figures.wordEndErrorSec.toFixed(3)} s over ${edges.length} short clips`,

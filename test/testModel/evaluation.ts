@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAudioFile } from '../../src/engine/audio';
+import { HOP_LENGTH, SAMPLE_RATE_HZ, WINDOW_SAMPLES } from '../../src/engine/mel';
 import type { RunOptions, Transcript, WhisperModel } from '../../src/engine/index';
 import { WhisperTokenizer } from '../../src/engine/tokenizer';
 
@@ -226,11 +227,14 @@ export function segmentStarts(transcript: Transcript): number[] {
  * timestamps in a row (`<|0.70|> text <|2.46|><|endoftext|>`, any one-sentence clip) is one segment that starts
  * at the window's start, whatever the first timestamp says.
  */
-export function timestampStarts(timestampBegin: number): (transcript: Transcript) => number[] {
+export function timestampStarts(modelDir: string): (transcript: Transcript) => number[] {
+  const { timestampBegin } = WhisperTokenizer.fromFolder(modelDir).special;
+  const secondsPerFrame = HOP_LENGTH / SAMPLE_RATE_HZ;
+  const secondsPerTimestamp = 2 * secondsPerFrame; // one encoder position: two mel frames
   return (transcript) =>
     transcript.segments
       .filter((s) => s.text.trim() !== '' && s.seek !== undefined && (s.tokens[0] ?? 0) >= timestampBegin)
-      .map((s) => s.seek! / 100 + (s.tokens[0]! - timestampBegin) * 0.02);
+      .map((s) => s.seek! * secondsPerFrame + (s.tokens[0]! - timestampBegin) * secondsPerTimestamp);
 }
 
 /**
@@ -353,7 +357,7 @@ export async function compareWithTransformers(
   try {
     for (const clip of clips) {
       const speech = await samplesOf(clip);
-      const samples = new Float32Array(Math.max(speech.length, 30 * 16000));
+      const samples = new Float32Array(Math.max(speech.length, WINDOW_SAMPLES));
       samples.set(speech);
       for (const timestamps of [false, true]) {
         const transcript = await model.transcribe(samples, {
