@@ -46,6 +46,7 @@ import {
   parseSrt,
   transcribeFromExplorer,
   setWorkspaceSettings,
+  statusBarShows,
   useWorkbench,
 } from './workbench.mjs';
 import { dictationStep, fakeRecorderEnv } from './steps/dictation.mjs';
@@ -566,6 +567,8 @@ try {
     async () => {
       await clearNotifications();
       await setWorkspaceSettings({ 'quantumStt.model': cannotTranslateDir });
+      // The saved file reaches the extension host a moment later; a command run before that used the old model.
+      await statusBarShows('whisper-large-v3-turbo');
       await screenshot(page, resultsDir, '07-workspace-settings');
       const warning = page.locator('.notification-toast', { hasText: 'cannot translate' });
       const translating = page.locator('.notification-toast', { hasText: 'Translating jfk.wav' });

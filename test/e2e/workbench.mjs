@@ -264,3 +264,18 @@ export async function transcribeFromExplorer(
   }
   return { frame, transcript };
 }
+
+/** Waits for the model item of the status bar to name `model` (and where it runs once it is loaded). */
+export async function statusBarShows(model) {
+  const items = page.locator('.part.statusbar .statusbar-item');
+  const shows = (item) => {
+    const text = noNbsp(item).trim();
+    return text === model || text.startsWith(`${model} · `);
+  };
+  await poll(
+    `the status bar to show "${model}"`,
+    async () => ((await items.allInnerTexts()).some(shows) ? true : undefined),
+    15_000,
+    async () => `; it shows ${JSON.stringify((await items.allInnerTexts()).map((item) => item.trim()))}`,
+  );
+}

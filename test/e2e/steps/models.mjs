@@ -17,6 +17,7 @@ import {
   recordToasts,
   recordedToasts,
   setWorkspaceSettings,
+  statusBarShows,
 } from '../workbench.mjs';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
@@ -83,12 +84,12 @@ export async function modelSteps({ check, page, workspace, resultsDir, userDataD
 
 // ---------------------------------------------------------------------------------------------------------------
 
-async function firstRun({ page, ui, shot, workspace, store, hub: startHub }) {
+async function firstRun({ page, shot, workspace, store, hub: startHub }) {
   const hub = await startHub();
   await clearNotifications();
   // No model anywhere that counts: the workspace's empty value shadows the user settings' model.
   await setWorkspaceSettings({ 'quantumStt.model': '', 'quantumStt.hub.endpoint': hub.endpoint });
-  await ui.statusBarShows('No model');
+  await statusBarShows('No model');
   const transcriptPath = join(workspace, 'jfk.wav.transcript.json');
   const before = existsSync(transcriptPath) ? statSync(transcriptPath).mtimeMs : undefined;
   await recordToasts();
@@ -132,7 +133,7 @@ async function firstRun({ page, ui, shot, workspace, store, hub: startHub }) {
     async () => `; notifications: ${JSON.stringify(await notificationTexts(page))}`,
   );
   await panelFrame('jfk.wav');
-  await ui.statusBarShows(suggested.id);
+  await statusBarShows(suggested.id);
   const settings = readWorkspaceSettings(workspace);
   if (settings['quantumStt.model'] !== suggested.id)
     throw new Error(`the workspace settings name the model ${JSON.stringify(settings['quantumStt.model'])}`);
@@ -174,7 +175,7 @@ async function manageAndImport({ page, ui, shot, store, modelDir }) {
 async function selectAndDelete({ page, ui, shot, store }) {
   await clearNotifications();
   await ui.pickFromCommand('Quantum STT: Select Model', 'tiny-random');
-  await ui.statusBarShows('tiny-random');
+  await statusBarShows('tiny-random');
   await shot('8c-selected');
   // whisper-base is still loaded in the engine host from the first run: deleting it unloads it first.
   await ui.pickFromCommand('Quantum STT: Manage Models', suggested.id);
@@ -192,7 +193,7 @@ async function selectAndDelete({ page, ui, shot, store }) {
   );
   const left = readdirSync(store).filter((name) => !name.startsWith('.'));
   if (left.join() !== 'tiny-random') throw new Error(`the store holds ${JSON.stringify(left)}`);
-  await ui.statusBarShows('tiny-random');
+  await statusBarShows('tiny-random');
   console.log(`  status bar: tiny-random; store after the delete: ${JSON.stringify(left)}`);
 }
 
@@ -216,7 +217,7 @@ async function convertCheckpoint({ page, ui, shot, store }) {
   await shot('8d-converted');
   await clearNotifications();
   await ui.pickFromCommand('Quantum STT: Select Model', 'tiny-random-onnx');
-  await ui.statusBarShows('tiny-random-onnx');
+  await statusBarShows('tiny-random-onnx');
   await shot('8d-selected');
   const progress = (await recordedToasts()).find((text) => text.includes('Converting'));
   console.log(
@@ -292,7 +293,7 @@ async function transcribeFolder({ page, ui, shot, workspace }) {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Quick picks, input boxes, VS Code's own file dialog (a quick pick too, in the browser) and the status bar. */
+/** Quick picks, input boxes and VS Code's own file dialog (a quick pick too, in the browser). */
 function uiHelpers(page) {
   const widget = page.locator('.quick-input-widget');
   const input = page.locator('.quick-input-widget input');
@@ -390,20 +391,6 @@ function uiHelpers(page) {
         async () => `; it shows ${JSON.stringify(noNbsp(await widget.innerText().catch(() => '')))}`,
       );
     },
-    /** Waits for the model item of the status bar to name `model` (and where it runs once it is loaded). */
-    async statusBarShows(model) {
-      const items = page.locator('.part.statusbar .statusbar-item');
-      const shows = (item) => {
-        const text = noNbsp(item).trim();
-        return text === model || text.startsWith(`${model} · `);
-      };
-      await poll(
-        `the status bar to show "${model}"`,
-        async () => ((await items.allInnerTexts()).some(shows) ? true : undefined),
-        15_000,
-        async () => `; it shows ${JSON.stringify((await items.allInnerTexts()).map((item) => item.trim()))}`,
-      );
-    },
   };
 }
 
@@ -455,6 +442,6 @@ async function downloadFromPalette({ page, ui, shot, store, hub: startHub }) {
   if (hub.requests.length === requestsBefore) throw new Error('nothing was fetched from the hub');
   await shot('8g-downloaded');
   await ready.first().getByRole('button', { name: 'Use It' }).click();
-  await ui.statusBarShows(suggested.id);
+  await statusBarShows(suggested.id);
   console.log(`  ${hub.requests.length - requestsBefore} request(s) to the hub; status bar: ${suggested.id}`);
 }
