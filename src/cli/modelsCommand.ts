@@ -130,7 +130,8 @@ export function registerModelsCommand(program: Command): void {
       const header = ['MODEL', 'PARAMS', 'LANGUAGES', 'TRANSLATE', ...modelDtypes, 'GOOD FOR'];
       process.stdout.write(
         `${table([header, ...rows])}\n\n` +
-          `Sizes are estimates from parameter counts; the exact size comes from the hub when downloading.\n` +
+          `Sizes are estimates from parameter counts, decoder_with_past_model included (--no-with-past-decoder\n` +
+          `leaves it out); the exact size comes from the hub when downloading.\n` +
           `Suggested: ${describeChoice(defaultModelChoice(['cpu']))} on a CPU, ` +
           `${describeChoice(defaultModelChoice(['cuda', 'cpu']))} with a GPU.\n`,
       );
@@ -146,10 +147,20 @@ export function registerModelsCommand(program: Command): void {
       new Option('--token <token>', 'Hugging Face access token, for private or gated models').env('HF_TOKEN'),
     )
     .option('--revision <revision>', 'branch, tag or commit', 'main')
+    .option(
+      '--no-with-past-decoder',
+      'skip decoder_with_past_model (smaller download; CPU decoding 1.4–2× slower per token)',
+    )
     .action(
       async (
         name: string,
-        options: { dtype: ModelDtype; endpoint?: string; token?: string; revision: string },
+        options: {
+          dtype: ModelDtype;
+          endpoint?: string;
+          token?: string;
+          revision: string;
+          withPastDecoder: boolean;
+        },
       ) => {
         const target = downloadTargetFor(name);
         const cancel = new AbortController();
@@ -160,6 +171,7 @@ export function registerModelsCommand(program: Command): void {
         try {
           const installed = await downloadModel(store(), target, {
             dtype: options.dtype,
+            withPastDecoder: options.withPastDecoder,
             hub: { endpoint: options.endpoint, token: options.token, revision: options.revision },
             signal: cancel.signal,
             onProgress: (update) => progress.update(update),

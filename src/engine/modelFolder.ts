@@ -87,10 +87,7 @@ export function resolveModelFolder(
     encoder: partPath(dir, 'encoder', dtypes.encoder),
     decoder: partPath(dir, 'decoder', dtypes.decoder),
   };
-  const withPast = join(
-    dirname(partPaths.decoder),
-    `decoder_with_past_model${dtypeSuffix[dtypes.decoder]}.onnx`,
-  );
+  const withPast = join(dirname(partPaths.decoder), withPastDecoderFileName(dtypes.decoder));
   return {
     dir,
     dims: dimsOf(config, dir),
@@ -108,6 +105,14 @@ export function availableDtypes(dir: string, part: ModelPart): ModelDtype[] {
 /** A part's file name for a dtype, as transformers.js names it (`decoder_model_merged_fp16.onnx`). */
 export function partFileName(part: ModelPart, dtype: ModelDtype): string {
   return `${partBaseName[part]}${dtypeSuffix[dtype]}.onnx`;
+}
+
+/**
+ * The decoder without the first step's branch (onnx-community's name): optional, and where present the engine
+ * runs the CPU decoder's cached steps through it (see runtime.ts).
+ */
+export function withPastDecoderFileName(dtype: ModelDtype): string {
+  return `decoder_with_past_model${dtypeSuffix[dtype]}.onnx`;
 }
 
 function findPart(dir: string, part: ModelPart, dtype: ModelDtype): string | undefined {

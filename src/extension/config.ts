@@ -30,6 +30,7 @@ export interface SttConfig {
   readonly overwrite: boolean;
   readonly idleUnloadMinutes: number;
   readonly hubEndpoint: string;
+  readonly downloadWithPastDecoder: boolean;
 }
 
 export const configSection = 'quantumStt';
@@ -55,6 +56,7 @@ export function readConfig(): SttConfig {
     overwrite: c.get<boolean>('output.overwrite', true),
     idleUnloadMinutes: Math.max(0, c.get<number>('idleUnloadMinutes', 10)),
     hubEndpoint: text('hub.endpoint'),
+    downloadWithPastDecoder: c.get<boolean>('hub.withPastDecoder', true),
   };
 }
 

@@ -91,13 +91,18 @@ export async function offerFirstModel(state: ExtensionState): Promise<string | u
   return offerDownload(state, entry, 'No Whisper model yet', dtype);
 }
 
+/** The estimated download under the current settings (with or without decoder_with_past_model). */
+function downloadBytes(entry: CatalogEntry, dtype: ModelDtype): number {
+  return estimatedDownloadBytes(entry, dtype, readConfig().downloadWithPastDecoder);
+}
+
 async function offerDownload(
   state: ExtensionState,
   entry: CatalogEntry,
   why: string,
   dtype: ModelDtype = 'fp32',
 ): Promise<string | undefined> {
-  const size = megabytes(estimatedDownloadBytes(entry, dtype));
+  const size = megabytes(downloadBytes(entry, dtype));
   const download = `Download ${entry.id}`;
   const choice = await vscode.window.showInformationMessage(
     `Quantum STT: ${why} — download ${entry.id} (~${size})? ${entry.goodFor}.`,
@@ -140,7 +145,7 @@ async function modelPicks(state: ExtensionState, onlyTranslating = false): Promi
     .filter((entry) => !installedIds.has(entry.id) && translates(entry))
     .map((entry) => ({
       label: `$(cloud-download) ${entry.id}`,
-      description: `~${megabytes(estimatedDownloadBytes(entry, 'fp32'))} fp32, ~${megabytes(estimatedDownloadBytes(entry, 'q8'))} q8${translateNote(entry)}`,
+      description: `~${megabytes(downloadBytes(entry, 'fp32'))} fp32, ~${megabytes(downloadBytes(entry, 'q8'))} q8${translateNote(entry)}`,
       detail: entry.goodFor,
       entry,
     }));
@@ -179,7 +184,7 @@ async function pickDtype(entry: CatalogEntry): Promise<ModelDtype | undefined> {
   const pick = await vscode.window.showQuickPick(
     modelDtypes.map((dtype) => ({
       label: dtype,
-      description: `~${megabytes(estimatedDownloadBytes(entry, dtype))}`,
+      description: `~${megabytes(downloadBytes(entry, dtype))}`,
       detail: notes[dtype],
     })),
     { title: `Weight format of ${entry.id}` },
@@ -250,6 +255,7 @@ async function downloadWithProgress(
         let reportedPercent = 0;
         const installed = await downloadModel(state.store, target, {
           dtype,
+          withPastDecoder: config.downloadWithPastDecoder,
           hub: { endpoint: config.hubEndpoint || undefined, token },
           signal: controller.signal,
           onProgress: ({ file, doneBytes, totalBytes, bytesPerSecond, etaMs }) => {

@@ -3,7 +3,7 @@
  * (the same layout transformers.js reads and `quantum-stt convert` writes).
  */
 
-import { partFileName } from '../engine/modelFolder';
+import { partFileName, withPastDecoderFileName } from '../engine/modelFolder';
 
 /** The weight formats offered for download (a subset of what the engine can load). */
 export type ModelDtype = 'fp32' | 'fp16' | 'q8' | 'q4';
@@ -19,12 +19,25 @@ export function isModelDtype(value: string): value is ModelDtype {
  */
 const bytesPerParameter: Readonly<Record<ModelDtype, number>> = { fp32: 4, fp16: 2, q8: 1, q4: 0.5 };
 
+export interface DecoderShape {
+  readonly dModel: number;
+  readonly layers: number;
+  readonly vocabSize: number;
+}
+
+const multilingualVocab = 51_865;
+const englishVocab = 51_864;
+const v3Vocab = 51_866;
+const maxTextPositions = 448;
+
 export interface CatalogEntry {
   /** The name users type and the folder name in the store. */
   readonly id: string;
   /** Hugging Face repository in the onnx-community layout. */
   readonly repo: string;
   readonly parameterCount: number;
+  /** The text decoder's shape, for the size of decoder_with_past_model. */
+  readonly decoder: DecoderShape;
   readonly languages: 'multilingual' | 'english';
   /** Whether task=translate produces English: only multilingual checkpoints trained for it do. */
   readonly canTranslate: boolean;
@@ -47,6 +60,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'whisper-tiny',
     repo: 'onnx-community/whisper-tiny',
     parameterCount: 37_760_640,
+    decoder: { dModel: 384, layers: 4, vocabSize: multilingualVocab },
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Fastest; quick drafts and dictation on slow CPUs, many mistakes',
@@ -55,6 +69,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'whisper-tiny.en',
     repo: 'onnx-community/whisper-tiny.en',
     parameterCount: 37_760_256,
+    decoder: { dModel: 384, layers: 4, vocabSize: englishVocab },
     languages: 'english',
     canTranslate: false,
     goodFor: 'Fastest English dictation on slow CPUs',
@@ -63,6 +78,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'whisper-base',
     repo: 'onnx-community/whisper-base',
     parameterCount: 72_593_920,
+    decoder: { dModel: 512, layers: 6, vocabSize: multilingualVocab },
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Good default on a CPU: real-time dictation, fair accuracy',
@@ -71,6 +87,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'whisper-base.en',
     repo: 'onnx-community/whisper-base.en',
     parameterCount: 72_593_408,
+    decoder: { dModel: 512, layers: 6, vocabSize: englishVocab },
     languages: 'english',
     canTranslate: false,
     goodFor: 'English dictation on a CPU, a little more accurate than base',
@@ -79,6 +96,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'whisper-small',
     repo: 'onnx-community/whisper-small',
     parameterCount: 241_734_912,
+    decoder: { dModel: 768, layers: 12, vocabSize: multilingualVocab },
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Better accuracy on a fast CPU; files rather than live dictation',
@@ -87,6 +105,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'whisper-small.en',
     repo: 'onnx-community/whisper-small.en',
     parameterCount: 241_734_144,
+    decoder: { dModel: 768, layers: 12, vocabSize: englishVocab },
     languages: 'english',
     canTranslate: false,
     goodFor: 'Accurate English on a fast CPU',
@@ -95,6 +114,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'whisper-medium',
     repo: 'onnx-community/whisper-medium',
     parameterCount: 763_857_920,
+    decoder: { dModel: 1024, layers: 24, vocabSize: multilingualVocab },
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'High accuracy and translation; wants a GPU',
@@ -103,6 +123,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'whisper-medium.en',
     repo: 'onnx-community/whisper-medium.en',
     parameterCount: 763_856_896,
+    decoder: { dModel: 1024, layers: 24, vocabSize: englishVocab },
     languages: 'english',
     canTranslate: false,
     goodFor: 'High-accuracy English; wants a GPU',
@@ -111,6 +132,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'whisper-large-v3',
     repo: 'onnx-community/whisper-large-v3',
     parameterCount: 1_543_490_560,
+    decoder: { dModel: 1280, layers: 32, vocabSize: v3Vocab },
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Best accuracy and translation; needs a GPU with several GB of memory',
@@ -119,6 +141,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'whisper-large-v3-turbo',
     repo: 'onnx-community/whisper-large-v3-turbo',
     parameterCount: 808_878_080,
+    decoder: { dModel: 1280, layers: 4, vocabSize: v3Vocab },
     languages: 'multilingual',
     // Distilled to 4 decoder layers on transcription only: with task=translate it returns the source language.
     canTranslate: false,
@@ -128,6 +151,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'distil-small.en',
     repo: 'onnx-community/distil-small.en',
     parameterCount: 166e6,
+    decoder: { dModel: 768, layers: 4, vocabSize: englishVocab },
     languages: 'english',
     canTranslate: false,
     goodFor: 'Fast English transcription close to small.en accuracy',
@@ -136,6 +160,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'distil-medium.en',
     repo: 'onnx-community/distil-medium.en',
     parameterCount: 394e6,
+    decoder: { dModel: 1024, layers: 2, vocabSize: englishVocab },
     languages: 'english',
     canTranslate: false,
     goodFor: 'Fast English transcription close to medium.en accuracy',
@@ -144,6 +169,7 @@ export const catalog: readonly CatalogEntry[] = [
     id: 'distil-large-v3',
     repo: 'onnx-community/distil-large-v3',
     parameterCount: 756e6,
+    decoder: { dModel: 1280, layers: 2, vocabSize: v3Vocab },
     // Multilingual vocabulary, but distilled on English speech only.
     languages: 'english',
     canTranslate: false,
@@ -156,8 +182,29 @@ export function findCatalogEntry(name: string): CatalogEntry | undefined {
   return catalog.find((entry) => entry.id === name || entry.repo === name || entry.id === `whisper-${name}`);
 }
 
-export function estimatedDownloadBytes(entry: CatalogEntry, dtype: ModelDtype): number {
-  return Math.round(entry.parameterCount * bytesPerParameter[dtype]);
+/** Encoder and merged decoder, and decoder_with_past_model unless `withPastDecoder` is false. */
+export function estimatedDownloadBytes(
+  entry: CatalogEntry,
+  dtype: ModelDtype,
+  withPastDecoder = true,
+): number {
+  const parameters = entry.parameterCount + (withPastDecoder ? withPastDecoderParameters(entry.decoder) : 0);
+  return Math.round(parameters * bytesPerParameter[dtype]);
+}
+
+/**
+ * decoder_with_past_model's weights: token and position embeddings (the output projection shares the token
+ * embedding), and per layer self-attention (the key has no bias), cross-attention's query and output only (its
+ * keys and values come from the first step), the MLP and three layer norms; a final layer norm.
+ */
+export function withPastDecoderParameters({ dModel: d, layers, vocabSize }: DecoderShape): number {
+  const selfAttention = 4 * d * d + 3 * d;
+  const crossQueryAndOutput = 2 * d * d + 2 * d;
+  const mlp = 2 * 4 * d * d + 4 * d + d;
+  const norms = 3 * 2 * d;
+  return (
+    (vocabSize + maxTextPositions) * d + layers * (selfAttention + crossQueryAndOutput + mlp + norms) + 2 * d
+  );
 }
 
 /** ONNX Runtime execution providers that run a whole Whisper graph on a GPU. */
@@ -193,6 +240,15 @@ export function onnxFileNames(dtype: ModelDtype): ModelFileNames {
     encoder: `onnx/${partFileName('encoder', dtype)}`,
     decoder: `onnx/${partFileName('decoder', dtype)}`,
   };
+}
+
+/**
+ * The optional decoder_with_past_model of a dtype: a second copy of the decoder's weights that the engine's CPU
+ * decoding runs every step after a window's first through (1.4–2× faster per token, measured on tiny and base
+ * shapes: the README's benchmark section).
+ */
+export function withPastDecoderFile(dtype: ModelDtype): string {
+  return `onnx/${withPastDecoderFileName(dtype)}`;
 }
 
 export const requiredConfigFiles: readonly string[] = [

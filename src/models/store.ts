@@ -29,6 +29,7 @@ import {
   onnxFileNames,
   optionalConfigFiles,
   requiredConfigFiles,
+  withPastDecoderFile,
   type ModelDtype,
 } from './catalog';
 
@@ -47,6 +48,8 @@ export interface ManifestFile {
 export interface ModelManifest {
   readonly source: ModelSource;
   readonly files?: Readonly<Record<string, ManifestFile>>;
+  /** Per downloaded dtype: whether its decoder_with_past_model was asked for (the hub may not have it). */
+  readonly withPastDecoderAsked?: Readonly<Partial<Record<ModelDtype, boolean>>>;
 }
 
 export interface InstalledModel {
@@ -124,8 +127,11 @@ export async function validateModelFolder(folder: string): Promise<ModelDtype[]>
 /** The files of a validated model folder that belong to the model (configs, tokenizer, graphs of `dtypes`). */
 async function modelFilesIn(folder: string, dtypes: readonly ModelDtype[]): Promise<string[]> {
   const optionalKinds = await Promise.all(optionalConfigFiles.map((file) => pathKind(join(folder, file))));
-  const graphs = dtypes.flatMap((dtype) => Object.values(onnxFileNames(dtype)));
   const onnxEntries = await readdir(join(folder, 'onnx'));
+  const graphs = dtypes.flatMap((dtype) => [
+    ...Object.values(onnxFileNames(dtype)),
+    ...(onnxEntries.includes(basename(withPastDecoderFile(dtype))) ? [withPastDecoderFile(dtype)] : []),
+  ]);
   const externalData = onnxEntries
     .map((name) => `onnx/${name}`)
     .filter((path) => isExternalDataOf(path, graphs));

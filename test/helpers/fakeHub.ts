@@ -59,6 +59,7 @@ export function fakeWhisperFiles(): FakeFile[] {
     big('model.safetensors', 1000),
     big('onnx/encoder_model.onnx', 150_000),
     big('onnx/decoder_model_merged.onnx', 240_000),
+    big('onnx/decoder_with_past_model.onnx', 200_000),
     big('onnx/encoder_model_quantized.onnx', 40_000),
     big('onnx/decoder_model_merged_quantized.onnx', 60_000),
     big('onnx/encoder_model_fp16.onnx', 3_000),

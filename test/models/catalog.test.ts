@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import { modelSizes } from '../../src/convert/catalog';
+import { whisperTensorSpecs } from '../../src/convert/config';
 import {
   catalog,
   defaultModelChoice,
@@ -7,6 +9,7 @@ import {
   findCatalogEntry,
   isExternalDataOf,
   onnxFileNames,
+  withPastDecoderParameters,
 } from '../../src/models/catalog';
 
 function entry(id: string) {
@@ -36,11 +39,26 @@ test('the catalog has every Whisper size, the English-only and the distil varian
 
 test('sizes per dtype are computed from the parameter count', () => {
   const base = entry('whisper-base');
-  assert.equal(estimatedDownloadBytes(base, 'fp32'), 290_375_680);
-  assert.equal(estimatedDownloadBytes(base, 'fp16'), 145_187_840);
-  assert.equal(estimatedDownloadBytes(base, 'q8'), 72_593_920);
-  assert.equal(estimatedDownloadBytes(base, 'q4'), 36_296_960);
-  assert.equal(estimatedDownloadBytes(entry('whisper-large-v3-turbo'), 'fp16'), 1_617_756_160);
+  assert.equal(estimatedDownloadBytes(base, 'fp32', false), 290_375_680);
+  assert.equal(estimatedDownloadBytes(base, 'fp16', false), 145_187_840);
+  assert.equal(estimatedDownloadBytes(base, 'q8', false), 72_593_920);
+  assert.equal(estimatedDownloadBytes(base, 'q4', false), 36_296_960);
+  assert.equal(estimatedDownloadBytes(entry('whisper-large-v3-turbo'), 'fp16', false), 1_617_756_160);
+  const withPast = withPastDecoderParameters(base.decoder);
+  assert.equal(estimatedDownloadBytes(base, 'fp32'), 290_375_680 + 4 * withPast);
+});
+
+test("decoder_with_past_model's size: the converter's decoder tensors less cross-attention keys and values", () => {
+  for (const size of ['tiny', 'base.en', 'large-v3-turbo'] as const) {
+    const dims = modelSizes[size];
+    const tensors = whisperTensorSpecs(dims).filter(
+      (spec) => spec.name.startsWith('model.decoder.') && !/encoder_attn\.[kv]_proj/.test(spec.name),
+    );
+    const expected = tensors.reduce((sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1), 0);
+    const shape = entry(size === 'base.en' ? 'whisper-base.en' : `whisper-${size}`).decoder;
+    assert.deepEqual(shape, { dModel: dims.dModel, layers: dims.decoderLayers, vocabSize: dims.vocabSize });
+    assert.equal(withPastDecoderParameters(shape), expected, size);
+  }
 });
 
 test('only multilingual models trained for it can translate: not turbo, not distil-large-v3, not English-only', () => {

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +62,22 @@ test('models download, list, path and remove work end to end', { timeout: 60_000
 });
 
 test(
+  'models download --no-with-past-decoder leaves that file out; a plain download adds it',
+  { timeout: 60_000 },
+  async () => {
+    const withPast = join(home, 'models', 'whisper-fake', 'onnx', 'decoder_with_past_model.onnx');
+    const args = ['download', 'test-org/whisper-fake', '--endpoint', hub.endpoint];
+    const without = await cli(...args, '--no-with-past-decoder');
+    assert.equal(without.status, 0, without.stderr);
+    assert.equal(existsSync(withPast), false);
+    const plain = await cli(...args);
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.equal(existsSync(withPast), true);
+    assert.equal((await cli('remove', 'whisper-fake')).status, 0);
+  },
+);
+
+test(
   'download failures reach the exit code: 404 is a network error (6), an unknown name a usage error (2)',
   { timeout: 60_000 },
   async () => {
@@ -83,9 +100,9 @@ test(
   async () => {
     const { status, stdout } = await cli('catalog');
     assert.equal(status, 0);
-    assert.match(stdout, /^whisper-large-v3-turbo\s+809M\s+multilingual\s+no\s+~3\.2 GB\s+~1\.6 GB/m);
-    assert.match(stdout, /^whisper-base\s+73M\s+multilingual\s+yes\s+~290 MB/m);
-    assert.match(stdout, /estimates/);
+    assert.match(stdout, /^whisper-large-v3-turbo\s+809M\s+multilingual\s+no\s+~3\.9 GB\s+~1\.9 GB/m);
+    assert.match(stdout, /^whisper-base\s+73M\s+multilingual\s+yes\s+~486 MB/m);
+    assert.match(stdout, /estimates from parameter counts, decoder_with_past_model included/);
     assert.match(stdout, /whisper-base fp32 on a CPU, whisper-large-v3-turbo fp16 with a GPU/);
   },
 );

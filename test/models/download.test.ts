@@ -26,6 +26,7 @@ const fp32Files = [
   'added_tokens.json',
   'onnx/encoder_model.onnx',
   'onnx/decoder_model_merged.onnx',
+  'onnx/decoder_with_past_model.onnx',
 ];
 
 let files: FakeFile[];
@@ -137,6 +138,37 @@ test('a second dtype joins the installed model, with external data files', { tim
   await downloadModel(store, target, options({ dtype: 'fp16' }));
   assert.equal(hub.requests.length, requestsBefore, 'an installed dtype is not fetched again');
 });
+
+test(
+  'withPastDecoder false leaves decoder_with_past_model out; asked for later, only that file is fetched',
+  { timeout: 20_000 },
+  async () => {
+    const withPast = 'onnx/decoder_with_past_model.onnx';
+    const first = await downloadModel(store, target, options({ withPastDecoder: false }));
+    assert.equal(existsSync(join(first.folder, withPast)), false);
+    assert.deepEqual(first.dtypes, ['fp32']);
+
+    const requestsBefore = hub.requests.length;
+    const second = await downloadModel(store, target, options());
+    const fetched = hub.requests
+      .slice(requestsBefore)
+      .map((request) => request.path)
+      .filter((path) => path.includes('/resolve/'));
+    assert.deepEqual(await readFile(join(second.folder, withPast)), content(withPast));
+    assert.ok(
+      fetched.some((path) => path.endsWith(withPast)),
+      `the with-past decoder was fetched: ${JSON.stringify(fetched)}`,
+    );
+    for (const kept of ['onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx']) {
+      assert.ok(!fetched.some((path) => path.endsWith(kept)), `${kept} was fetched again`);
+      assert.deepEqual(await readFile(join(second.folder, kept)), content(kept), kept);
+    }
+
+    const requestsAfter = hub.requests.length;
+    await downloadModel(store, target, options());
+    assert.equal(hub.requests.length, requestsAfter, 'a complete install asks the hub nothing');
+  },
+);
 
 test(
   'a connection dropped midway resumes with a Range request and completes',
