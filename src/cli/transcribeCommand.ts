@@ -10,10 +10,12 @@ import {
   type LoadOptions,
   type ModelDtype,
   type RunOptions,
+  type Segment,
   type Transcript,
   type TranscribeProgress,
 } from '../engine/index';
 import { collectMediaFiles, openMedia } from '../engine/media';
+import { segmentLine } from '../transcript/formats';
 import { writeTranscriptFiles } from '../transcript/writeFiles';
 import { describeFailure } from './errors';
 
@@ -55,6 +57,19 @@ interface TranscribeFlags {
   readonly decoderDtype?: string;
   readonly provider?: string;
   readonly verbose?: boolean;
+  /** Commander's `--no-print-segments`: true unless given. */
+  readonly printSegments: boolean;
+}
+
+/**
+ * Each segment on stdout as soon as it is final, prefixed by its file's name when there are several. On a terminal
+ * the progress bar's line (stderr) is cleared first; the bar is redrawn below at its next update.
+ */
+function segmentPrinter(label: string | undefined): (segment: Segment) => void {
+  return (segment) => {
+    if (process.stderr.isTTY === true && process.stdout.isTTY === true) process.stderr.write('\r\x1b[K');
+    process.stdout.write(`${label === undefined ? '' : `${label}: `}${segmentLine(segment)}\n`);
+  };
 }
 
 /**
@@ -64,8 +79,10 @@ interface TranscribeFlags {
 function progressReporter(fileName: string): { update(progress: TranscribeProgress): void; done(): void } {
   const interactive = process.stderr.isTTY === true;
   let printedTenths = -1;
+  let totalSeconds = 0;
   return {
     update({ processedSec, totalSec }) {
+      totalSeconds = totalSec;
       const fraction = totalSec > 0 ? Math.min(1, processedSec / totalSec) : 1;
       const times = `${processedSec.toFixed(1)}/${totalSec.toFixed(1)} s`;
       if (interactive) {
@@ -82,6 +99,10 @@ function progressReporter(fileName: string): { update(progress: TranscribeProgre
     },
     done() {
       if (interactive) process.stderr.write('\n');
+      // The last update can fall short of the end (the last window's timestamps end inside it).
+      else if (printedTenths < 10) {
+        process.stderr.write(`${fileName}: 100% (${totalSeconds.toFixed(1)}/${totalSeconds.toFixed(1)} s)\n`);
+      }
     },
   };
 }
@@ -170,10 +191,14 @@ async function runTranscribe(paths: readonly string[], flags: TranscribeFlags): 
         });
       }
       const progress = opened.map(({ file }) => progressReporter(basename(file)));
+      const printers = opened.map(({ file }) => segmentPrinter(basename(file)));
       const transcripts = await model.transcribeMany(
         opened.map(({ source }) => source),
         runOptions,
-        { onProgress: (input, update) => progress[input]!.update(update) },
+        {
+          onProgress: (input, update) => progress[input]!.update(update),
+          ...(flags.printSegments ? { onSegment: (input, segment) => printers[input]!(segment) } : {}),
+        },
       );
       progress.forEach((reporter) => reporter.done());
       for (const [index, { file }] of opened.entries()) await attempt(() => write(file, transcripts[index]!));
@@ -182,8 +207,10 @@ async function runTranscribe(paths: readonly string[], flags: TranscribeFlags): 
         await attempt(async () => {
           const source = await open(file);
           const progress = progressReporter(basename(file));
+          const label = mediaFiles.length > 1 ? basename(file) : undefined;
           const transcript = await model.transcribe(source, runOptions, {
             onProgress: progress.update,
+            ...(flags.printSegments ? { onSegment: segmentPrinter(label) } : {}),
           });
           progress.done();
           await write(file, transcript);
@@ -332,5 +359,6 @@ export function addTranscribeCommand(program: Command): void {
       'execution providers to try in order, e.g. cuda,cpu (default: webgpu,cuda,dml,coreml,cpu)',
     )
     .option('--verbose', 'log the execution provider, fallbacks and timings')
+    .option('--no-print-segments', 'do not print each segment on stdout as it is transcribed')
     .action((files: string[], flags: TranscribeFlags) => runTranscribe(files, flags));
 }

@@ -164,6 +164,12 @@ function escapeVtt(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** `[00:00:01.500 --> 00:00:04.000] text`: a segment as the CLI prints it while transcribing (as OpenAI's does). */
+export function segmentLine(segment: Pick<Segment, 'startSec' | 'endSec' | 'text'>): string {
+  const ms = (sec: number) => Math.round(sec * 1000);
+  return `[${timestamp(ms(segment.startSec), '.')} --> ${timestamp(ms(segment.endSec), '.')}] ${segment.text.trim()}`;
+}
+
 /** `HH:MM:SS,mmm` (srt) or `HH:MM:SS.mmm` (vtt); hours grow past two digits rather than wrap. */
 function timestamp(totalMs: number, fractionSeparator: ',' | '.'): string {
   const hours = Math.floor(totalMs / 3_600_000);

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { segmentLine } from '../../src/transcript/formats';
 import { parseTranscript } from '../../src/transcript/result';
 import { tinyRandomModel } from '../helpers/models';
 
@@ -24,7 +25,7 @@ function cli(...args: string[]) {
   });
 }
 
-test('--format json writes the Transcript JSON; progress goes to stderr as lines when not a terminal', () => {
+test('--format json writes the Transcript JSON; segments go to stdout, progress to stderr as lines', () => {
   const run = cli(
     jfk,
     '--model',
@@ -55,6 +56,7 @@ test('--format json writes the Transcript JSON; progress goes to stderr as lines
     reference.result.segments.map((segment) => segment.tokens),
   );
   assert.equal(transcript.language, 'en');
+  assert.equal(run.stdout, transcript.segments.map((segment) => `${segmentLine(segment)}\n`).join(''));
 });
 
 test('decoding flags reach the engine: beam search reproduces OpenAI, fallback thresholds, range checks', () => {
@@ -120,9 +122,11 @@ test('--timestamps none --format txt writes the text of one segment', () => {
     '--provider',
     'cpu',
     '--overwrite',
+    '--no-print-segments',
   );
   assert.equal(run.status, 0, run.stderr);
   assert.ok(readFileSync(join(outDir, 'jfk.txt'), 'utf8').trim().length > 0);
+  assert.equal(run.stdout, '', '--no-print-segments');
 });
 
 test('--timestamps word --format json writes the words of OpenAI; a model without cross-attention is refused', async () => {

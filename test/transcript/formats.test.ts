@@ -6,6 +6,7 @@ import {
   FORMAT_IDS,
   FORMATS,
   isFormatId,
+  segmentLine,
   transcriptFileName,
   type RenderOptions,
 } from '../../src/transcript/formats';
@@ -325,4 +326,15 @@ test('a translation is named apart from the transcript of the same media', () =>
       id,
     );
   }
+});
+
+test("segmentLine: a segment as the CLI prints it, hours past 99 included, the text's outer spaces trimmed", () => {
+  assert.equal(
+    segmentLine({ startSec: 0, endSec: 4.0004, text: ' And so my fellow Americans ' }),
+    '[00:00:00.000 --> 00:00:04.000] And so my fellow Americans',
+  );
+  assert.equal(
+    segmentLine({ startSec: 3_599.9996, endSec: 360_061.25, text: 'x' }),
+    '[01:00:00.000 --> 100:01:01.250] x',
+  );
 });
