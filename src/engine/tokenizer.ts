@@ -56,7 +56,7 @@ export class WhisperTokenizer {
   /** Language codes (`en`, `zh`, …) and their token ids, in id order: the order the model was trained with. */
   readonly languages: ReadonlyMap<string, number>;
   readonly multilingual: boolean;
-  private readonly bytesById: readonly (Uint8Array | undefined)[];
+  private readonly bytesById: ByteTable;
 
   private constructor(
     private readonly bpe: Tokenizer,
@@ -104,7 +104,7 @@ export class WhisperTokenizer {
   /** Incremental text: characters split across token (or segment) boundaries appear once whole. */
   textAssembler(): TextAssembler {
     return new TextAssembler((token) =>
-      token < this.special.timestampBegin ? this.bytesById[token] : undefined,
+      token < this.special.timestampBegin ? this.bytesById.get(token) : undefined,
     );
   }
 
@@ -239,16 +239,49 @@ function unicodeToByte(): ReadonlyMap<string, number> {
   return table;
 }
 
-function byteTable(bpe: Tokenizer, added: ReadonlyMap<string, number>): (Uint8Array | undefined)[] {
+/**
+ * Every token's bytes in one buffer. As 51865 separate Uint8Arrays they held 10.9 MiB of the engine host's heap
+ * for 0.3 MB of bytes (the memory target of issue [10] is tight).
+ */
+class ByteTable {
+  private constructor(
+    private readonly bytes: Uint8Array,
+    /** Token t's bytes are bytes[starts[t] .. ends[t]); starts[t] < 0: t has none. */
+    private readonly starts: Int32Array,
+    private readonly ends: Int32Array,
+  ) {}
+
+  static of(byId: ReadonlyMap<number, Uint8Array>): ByteTable {
+    const count = Math.max(-1, ...byId.keys()) + 1;
+    const starts = new Int32Array(count).fill(-1);
+    const ends = new Int32Array(count);
+    const bytes = new Uint8Array([...byId.values()].reduce((total, piece) => total + piece.length, 0));
+    let offset = 0;
+    for (const [id, piece] of byId) {
+      starts[id] = offset;
+      bytes.set(piece, offset);
+      offset += piece.length;
+      ends[id] = offset;
+    }
+    return new ByteTable(bytes, starts, ends);
+  }
+
+  get(id: number): Uint8Array | undefined {
+    const start = this.starts[id];
+    return start === undefined || start < 0 ? undefined : this.bytes.subarray(start, this.ends[id]);
+  }
+}
+
+function byteTable(bpe: Tokenizer, added: ReadonlyMap<string, number>): ByteTable {
   const toByte = unicodeToByte();
-  const table: (Uint8Array | undefined)[] = [];
+  const byId = new Map<number, Uint8Array>();
   for (const [piece, id] of bpe.get_vocab(false)) {
     const bytes = [...piece].map((char) => toByte.get(char));
-    if (bytes.every((byte): byte is number => byte !== undefined)) table[id] = Uint8Array.from(bytes);
+    if (bytes.every((byte): byte is number => byte !== undefined)) byId.set(id, Uint8Array.from(bytes));
   }
   // Special tokens decode to their names, as tiktoken does (only timestamps are dropped by decode).
-  for (const [content, id] of added) table[id] = new TextEncoder().encode(content);
-  return table;
+  for (const [content, id] of added) byId.set(id, new TextEncoder().encode(content));
+  return ByteTable.of(byId);
 }
 
 function addedToken(content: string, id: number) {
