@@ -141,12 +141,12 @@ export interface TranscribedClip {
 export async function transcribeClips(
   model: WhisperModel,
   clips: readonly Clip[],
-  task: RunOptions['task'] = 'transcribe',
+  options: Partial<RunOptions> = {},
 ): Promise<TranscribedClip[]> {
   const results: TranscribedClip[] = [];
   for (const clip of clips) {
-    const transcript = await model.transcribe(await samplesOf(clip), { language: clip.lang, task });
-    const reference = task === 'translate' ? clip.en : clip.text;
+    const transcript = await model.transcribe(await samplesOf(clip), { language: clip.lang, ...options });
+    const reference = options.task === 'translate' ? clip.en : clip.text;
     results.push({ clip, transcript, scored: score(clip.id, reference, textOf(transcript)) });
   }
   return results;

@@ -131,7 +131,7 @@ test('translation of the German, French and Spanish clips into English', async (
   const results = await transcribeClips(
     loaded(),
     short.filter((clip) => clip.lang !== 'en'),
-    'translate',
+    { task: 'translate' },
   );
   assert.equal(results.length, 24);
   const wer = corpusWer(results.map((r) => r.scored));
