@@ -153,8 +153,9 @@ export async function downloadModel(
     });
     // Files already installed with the same content (LFS sha256) stay as they are: asking for the with-past
     // decoder of an installed dtype fetches that file (and the small configs) only.
+    const onDisk = new Set(installed ? await filesUnder(store.folderOf(target.id)) : []);
     const plan = planDownload(listing, target.repo, options.dtype, withPastDecoder).filter(
-      (file) => !isInstalledAlready(file, installedManifest),
+      (file) => !(onDisk.has(file.path) && isInstalledAlready(file, installedManifest)),
     );
     const staging = store.stagingFolder(target.id);
     const meter = new ProgressMeter(

@@ -170,6 +170,17 @@ test(
   },
 );
 
+test('a file the manifest lists but the folder lacks is fetched again', { timeout: 20_000 }, async () => {
+  const externalData = 'onnx/encoder_model_fp16.onnx_data';
+  const first = await downloadModel(store, target, options({ dtype: 'fp16', withPastDecoder: false }));
+  await rm(join(first.folder, externalData));
+  // Still an fp16 model by its graphs; asking for the with-past decoder (the repository has none in fp16) goes
+  // to the hub, and the missing weights come back with it.
+  const second = await downloadModel(store, target, options({ dtype: 'fp16' }));
+  assert.deepEqual(second.dtypes, ['fp16']);
+  assert.deepEqual(await readFile(join(second.folder, externalData)), content(externalData));
+});
+
 test(
   'a connection dropped midway resumes with a Range request and completes',
   { timeout: 20_000 },
