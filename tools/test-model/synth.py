@@ -219,7 +219,7 @@ class Pool:
 P_SILENT = 0.08  # no speech at all: teaches <|nospeech|> at the SOT position
 P_NO_TIMESTAMPS = 0.2  # <|notimestamps|> mode
 P_TRANSLATE = 0.3  # of non-English speech windows: task translate, English target
-P_PROMPT = 0.3  # <|startofprev|> + previous text before <|startoftranscript|>
+P_PROMPT = 0.5  # <|startofprev|> + previous text before <|startoftranscript|>
 P_TRUNCATE = 0.35  # of timestamped windows: the last utterance runs past 30 s
 P_STOP = 0.12  # after each utterance: end the speech early (silence to the end of the window)
 # The audio ends inside the window and its log-mel frames from there on are 0, as OpenAI's transcribe() (and the
@@ -390,7 +390,7 @@ class WindowSampler:
         21) left later long-form windows continuing the prompt's text (long-form WER 62.4%, 48.5% without
         conditioning on previous text)."""
         candidates = self.pool.by_lang[lang]
-        with_times = rng.random() < 0.5
+        with_times = rng.random() < 0.7  # the engine's previous text has them; an initial prompt has none
         count = rng.integers(4, 30) if rng.random() < 0.5 else rng.integers(1, 4)
         tokens = []
         t = 0.0
