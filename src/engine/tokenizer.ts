@@ -69,7 +69,7 @@ export class WhisperTokenizer {
     // OpenAI's rule (model.is_multilingual: n_vocab >= 51865) amounts to "the BPE base is the multilingual one",
     // whose <|endoftext|> sits at 50257 rather than GPT-2's 50256; generation_config says so explicitly when present.
     this.multilingual = multilingual ?? this.special.timestampBegin + timestampCount >= 51865;
-    this.bytesById = byteTable(bpe, addedTokens);
+    this.bytesById = ByteTable.of(bpe, addedTokens);
   }
 
   /** Reads tokenizer.json, or vocab.json + merges.txt (+ added_tokens.json), and generation_config.json. */
@@ -251,16 +251,32 @@ class ByteTable {
     private readonly ends: Int32Array,
   ) {}
 
-  static of(byId: ReadonlyMap<number, Uint8Array>): ByteTable {
-    const count = Math.max(-1, ...byId.keys()) + 1;
+  /**
+   * Written straight into the buffer, no array per token even while building: byte-level BPE pieces spell one
+   * byte per character; special tokens are their names in UTF-8.
+   */
+  static of(bpe: Tokenizer, added: ReadonlyMap<string, number>): ByteTable {
+    const toByte = unicodeToByte();
+    const encoder = new TextEncoder();
+    const vocab = [...bpe.get_vocab(false)].filter(([piece]) => [...piece].every((char) => toByte.has(char)));
+    const specials = [...added].map(([content, id]) => [encoder.encode(content), id] as const);
+    const count = Math.max(-1, ...vocab.map(([, id]) => id), ...specials.map(([, id]) => id)) + 1;
     const starts = new Int32Array(count).fill(-1);
     const ends = new Int32Array(count);
-    const bytes = new Uint8Array([...byId.values()].reduce((total, piece) => total + piece.length, 0));
+    const vocabBytes = vocab.reduce((total, [piece]) => total + piece.length, 0);
+    const bytes = new Uint8Array(vocabBytes + specials.reduce((total, [name]) => total + name.length, 0));
     let offset = 0;
-    for (const [id, piece] of byId) {
+    for (const [piece, id] of vocab) {
       starts[id] = offset;
-      bytes.set(piece, offset);
-      offset += piece.length;
+      for (const char of piece) bytes[offset++] = toByte.get(char)!;
+      ends[id] = offset;
+    }
+    // Special tokens decode to their names, as tiktoken does (only timestamps are dropped by decode); one that
+    // shares an id with a vocabulary piece replaces it, as before.
+    for (const [name, id] of specials) {
+      starts[id] = offset;
+      bytes.set(name, offset);
+      offset += name.length;
       ends[id] = offset;
     }
     return new ByteTable(bytes, starts, ends);
@@ -270,18 +286,6 @@ class ByteTable {
     const start = this.starts[id];
     return start === undefined || start < 0 ? undefined : this.bytes.subarray(start, this.ends[id]);
   }
-}
-
-function byteTable(bpe: Tokenizer, added: ReadonlyMap<string, number>): ByteTable {
-  const toByte = unicodeToByte();
-  const byId = new Map<number, Uint8Array>();
-  for (const [piece, id] of bpe.get_vocab(false)) {
-    const bytes = [...piece].map((char) => toByte.get(char));
-    if (bytes.every((byte): byte is number => byte !== undefined)) byId.set(id, Uint8Array.from(bytes));
-  }
-  // Special tokens decode to their names, as tiktoken does (only timestamps are dropped by decode).
-  for (const [content, id] of added) byId.set(id, new TextEncoder().encode(content));
-  return ByteTable.of(byId);
 }
 
 function addedToken(content: string, id: number) {
