@@ -4,6 +4,7 @@ import {
   defaultModelChoice,
   estimatedDownloadBytes,
   modelDtypes,
+  parameterCountOf,
   type ModelChoice,
   type ModelDtype,
 } from '../models/catalog';
@@ -121,7 +122,7 @@ export function registerModelsCommand(program: Command): void {
     .action(() => {
       const rows = catalog.map((entry) => [
         entry.id,
-        `${Math.round(entry.parameterCount / 1e6)}M`,
+        `${Math.round(parameterCountOf(entry) / 1e6)}M`,
         entry.languages,
         entry.canTranslate ? 'yes' : 'no',
         ...modelDtypes.map((dtype) => `~${formatBytes(estimatedDownloadBytes(entry, dtype))}`),

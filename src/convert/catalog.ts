@@ -28,7 +28,10 @@ function dims(
 
 const { englishOnly, multilingualV2, multilingualV3 } = vocabSizes;
 
-/** The dimensions of OpenAI's released checkpoints (openai/whisper model.py `_MODELS` and their config.json). */
+/**
+ * The dimensions of OpenAI's released checkpoints (openai/whisper model.py `_MODELS` and their config.json) and of
+ * the distilled ones (distil-whisper's config.json: the teacher's encoder, two or four decoder layers).
+ */
 export const modelSizes = {
   tiny: dims(384, 4, 4, 6, 80, multilingualV2),
   'tiny.en': dims(384, 4, 4, 6, 80, englishOnly),
@@ -41,6 +44,9 @@ export const modelSizes = {
   'large-v2': dims(1280, 32, 32, 20, 80, multilingualV2),
   'large-v3': dims(1280, 32, 32, 20, 128, multilingualV3),
   'large-v3-turbo': dims(1280, 32, 4, 20, 128, multilingualV3),
+  'distil-small.en': dims(768, 12, 4, 12, 80, englishOnly),
+  'distil-medium.en': dims(1024, 24, 2, 16, 80, englishOnly),
+  'distil-large-v3': dims(1280, 32, 2, 20, 128, multilingualV3),
 } as const satisfies Record<string, WhisperDims>;
 
 export type ModelSize = keyof typeof modelSizes;

@@ -3,6 +3,8 @@
  * (the same layout transformers.js reads and `quantum-stt convert` writes).
  */
 
+import { modelSizes, type ModelSize } from '../convert/catalog';
+import { parameterCount, whisperTensorSpecs } from '../convert/config';
 import { partFileName, withPastDecoderFileName } from '../engine/modelFolder';
 
 /** The weight formats offered for download (a subset of what the engine can load). */
@@ -19,32 +21,21 @@ export function isModelDtype(value: string): value is ModelDtype {
  */
 const bytesPerParameter: Readonly<Record<ModelDtype, number>> = { fp32: 4, fp16: 2, q8: 1, q4: 0.5 };
 
-export interface DecoderShape {
-  readonly dModel: number;
-  readonly layers: number;
-  readonly vocabSize: number;
-}
-
-const multilingualVocab = 51_865;
-const englishVocab = 51_864;
-const v3Vocab = 51_866;
-const maxTextPositions = 448;
-
 export interface CatalogEntry {
   /** The name users type and the folder name in the store. */
   readonly id: string;
   /** Hugging Face repository in the onnx-community layout. */
   readonly repo: string;
-  readonly parameterCount: number;
-  /** The text decoder's shape, for the size of decoder_with_past_model. */
-  readonly decoder: DecoderShape;
+  /** Its dimensions, as the converter knows them: sizes and parameter counts derive from them. */
+  readonly architecture: ModelSize;
   readonly languages: 'multilingual' | 'english';
   /** Whether task=translate produces English: only multilingual checkpoints trained for it do. */
   readonly canTranslate: boolean;
   readonly goodFor: string;
 }
 
-// OpenAI sizes: exact counts of the architecture (tools/count-params.mjs); distil sizes: their model cards.
+// Parameter counts follow from the architectures (OpenAI's and distil-whisper's config.json); the distil ones
+// agree with their model cards (166M, 394M, 756M).
 // Checked against the hub's public file listings (November 2026; this machine cannot reach the hub):
 // - Repositories seen: onnx-community/whisper-tiny, -base, -small, -small.en, -large-v3-turbo, distil-small.en.
 //   Not seen (assumed from the onnx-community naming): whisper-tiny.en, -base.en, -medium, -medium.en, -large-v3,
@@ -59,8 +50,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-tiny',
     repo: 'onnx-community/whisper-tiny',
-    parameterCount: 37_760_640,
-    decoder: { dModel: 384, layers: 4, vocabSize: multilingualVocab },
+    architecture: 'tiny',
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Fastest; quick drafts and dictation on slow CPUs, many mistakes',
@@ -68,8 +58,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-tiny.en',
     repo: 'onnx-community/whisper-tiny.en',
-    parameterCount: 37_760_256,
-    decoder: { dModel: 384, layers: 4, vocabSize: englishVocab },
+    architecture: 'tiny.en',
     languages: 'english',
     canTranslate: false,
     goodFor: 'Fastest English dictation on slow CPUs',
@@ -77,8 +66,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-base',
     repo: 'onnx-community/whisper-base',
-    parameterCount: 72_593_920,
-    decoder: { dModel: 512, layers: 6, vocabSize: multilingualVocab },
+    architecture: 'base',
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Good default on a CPU: real-time dictation, fair accuracy',
@@ -86,8 +74,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-base.en',
     repo: 'onnx-community/whisper-base.en',
-    parameterCount: 72_593_408,
-    decoder: { dModel: 512, layers: 6, vocabSize: englishVocab },
+    architecture: 'base.en',
     languages: 'english',
     canTranslate: false,
     goodFor: 'English dictation on a CPU, a little more accurate than base',
@@ -95,8 +82,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-small',
     repo: 'onnx-community/whisper-small',
-    parameterCount: 241_734_912,
-    decoder: { dModel: 768, layers: 12, vocabSize: multilingualVocab },
+    architecture: 'small',
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Better accuracy on a fast CPU; files rather than live dictation',
@@ -104,8 +90,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-small.en',
     repo: 'onnx-community/whisper-small.en',
-    parameterCount: 241_734_144,
-    decoder: { dModel: 768, layers: 12, vocabSize: englishVocab },
+    architecture: 'small.en',
     languages: 'english',
     canTranslate: false,
     goodFor: 'Accurate English on a fast CPU',
@@ -113,8 +98,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-medium',
     repo: 'onnx-community/whisper-medium',
-    parameterCount: 763_857_920,
-    decoder: { dModel: 1024, layers: 24, vocabSize: multilingualVocab },
+    architecture: 'medium',
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'High accuracy and translation; wants a GPU',
@@ -122,8 +106,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-medium.en',
     repo: 'onnx-community/whisper-medium.en',
-    parameterCount: 763_856_896,
-    decoder: { dModel: 1024, layers: 24, vocabSize: englishVocab },
+    architecture: 'medium.en',
     languages: 'english',
     canTranslate: false,
     goodFor: 'High-accuracy English; wants a GPU',
@@ -131,8 +114,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-large-v3',
     repo: 'onnx-community/whisper-large-v3',
-    parameterCount: 1_543_490_560,
-    decoder: { dModel: 1280, layers: 32, vocabSize: v3Vocab },
+    architecture: 'large-v3',
     languages: 'multilingual',
     canTranslate: true,
     goodFor: 'Best accuracy and translation; needs a GPU with several GB of memory',
@@ -140,8 +122,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'whisper-large-v3-turbo',
     repo: 'onnx-community/whisper-large-v3-turbo',
-    parameterCount: 808_878_080,
-    decoder: { dModel: 1280, layers: 4, vocabSize: v3Vocab },
+    architecture: 'large-v3-turbo',
     languages: 'multilingual',
     // Distilled to 4 decoder layers on transcription only: with task=translate it returns the source language.
     canTranslate: false,
@@ -150,8 +131,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'distil-small.en',
     repo: 'onnx-community/distil-small.en',
-    parameterCount: 166e6,
-    decoder: { dModel: 768, layers: 4, vocabSize: englishVocab },
+    architecture: 'distil-small.en',
     languages: 'english',
     canTranslate: false,
     goodFor: 'Fast English transcription close to small.en accuracy',
@@ -159,8 +139,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'distil-medium.en',
     repo: 'onnx-community/distil-medium.en',
-    parameterCount: 394e6,
-    decoder: { dModel: 1024, layers: 2, vocabSize: englishVocab },
+    architecture: 'distil-medium.en',
     languages: 'english',
     canTranslate: false,
     goodFor: 'Fast English transcription close to medium.en accuracy',
@@ -168,8 +147,7 @@ export const catalog: readonly CatalogEntry[] = [
   {
     id: 'distil-large-v3',
     repo: 'onnx-community/distil-large-v3',
-    parameterCount: 756e6,
-    decoder: { dModel: 1280, layers: 2, vocabSize: v3Vocab },
+    architecture: 'distil-large-v3',
     // Multilingual vocabulary, but distilled on English speech only.
     languages: 'english',
     canTranslate: false,
@@ -182,29 +160,29 @@ export function findCatalogEntry(name: string): CatalogEntry | undefined {
   return catalog.find((entry) => entry.id === name || entry.repo === name || entry.id === `whisper-${name}`);
 }
 
+/** Parameters of encoder and merged decoder, as `model.num_parameters()` counts them. */
+export function parameterCountOf(entry: CatalogEntry): number {
+  return parameterCount(modelSizes[entry.architecture]);
+}
+
 /** Encoder and merged decoder, and decoder_with_past_model unless `withPastDecoder` is false. */
 export function estimatedDownloadBytes(
   entry: CatalogEntry,
   dtype: ModelDtype,
   withPastDecoder = true,
 ): number {
-  const parameters = entry.parameterCount + (withPastDecoder ? withPastDecoderParameters(entry.decoder) : 0);
+  const parameters = parameterCountOf(entry) + (withPastDecoder ? withPastDecoderParameters(entry) : 0);
   return Math.round(parameters * bytesPerParameter[dtype]);
 }
 
 /**
- * decoder_with_past_model's weights: token and position embeddings (the output projection shares the token
- * embedding), and per layer self-attention (the key has no bias), cross-attention's query and output only (its
- * keys and values come from the first step), the MLP and three layer norms; a final layer norm.
+ * decoder_with_past_model's weights: the decoder's tensors less cross-attention's keys and values, which come
+ * from the first step (the output projection shares the token embedding).
  */
-export function withPastDecoderParameters({ dModel: d, layers, vocabSize }: DecoderShape): number {
-  const selfAttention = 4 * d * d + 3 * d;
-  const crossQueryAndOutput = 2 * d * d + 2 * d;
-  const mlp = 2 * 4 * d * d + 4 * d + d;
-  const norms = 3 * 2 * d;
-  return (
-    (vocabSize + maxTextPositions) * d + layers * (selfAttention + crossQueryAndOutput + mlp + norms) + 2 * d
-  );
+export function withPastDecoderParameters(entry: CatalogEntry): number {
+  return whisperTensorSpecs(modelSizes[entry.architecture])
+    .filter((spec) => spec.name.startsWith('model.decoder.') && !/encoder_attn\.[kv]_proj/.test(spec.name))
+    .reduce((sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1), 0);
 }
 
 /** ONNX Runtime execution providers that run a whole Whisper graph on a GPU. */
