@@ -56,10 +56,20 @@ export class WhisperTokenizer {
   /** Language codes (`en`, `zh`, …) and their token ids, in id order: the order the model was trained with. */
   readonly languages: ReadonlyMap<string, number>;
   readonly multilingual: boolean;
+  /** OpenAI's `non_speech_tokens`, sorted (see `nonSpeechTokensOf`). */
+  readonly nonSpeechTokens: readonly number[];
+  /** What `' '` encodes to: with `<|endoftext|>`, what suppress_blank keeps from a segment's start. */
+  readonly spaceTokens: readonly number[];
   private readonly bytesById: ByteTable;
+  /**
+   * The BPE encoder, held only while something asks for encode(): its vocabulary and merge ranks are 20 MiB of
+   * heap (measured, tiny's tokenizer.json) that decoding never reads, and issue [10]'s memory target is tight.
+   */
+  private bpe: Tokenizer | undefined;
 
   private constructor(
-    private readonly bpe: Tokenizer,
+    bpe: Tokenizer,
+    private readonly loadBpe: () => Tokenizer,
     addedTokens: ReadonlyMap<string, number>,
     multilingual: boolean | undefined,
     generation: GenerationConfig,
@@ -70,28 +80,27 @@ export class WhisperTokenizer {
     // whose <|endoftext|> sits at 50257 rather than GPT-2's 50256; generation_config says so explicitly when present.
     this.multilingual = multilingual ?? this.special.timestampBegin + timestampCount >= 51865;
     this.bytesById = ByteTable.of(bpe, addedTokens);
+    const encode = (text: string) => bpe.encode(text, { add_special_tokens: false }).ids;
+    this.nonSpeechTokens = nonSpeechTokensOf(encode);
+    this.spaceTokens = encode(' ');
   }
 
   /** Reads tokenizer.json, or vocab.json + merges.txt (+ added_tokens.json), and generation_config.json. */
   static fromFolder(dir: string): WhisperTokenizer {
     const generation = readJsonIfPresent<GenerationConfig>(join(dir, 'generation_config.json')) ?? {};
-    const tokenizerJson =
-      readJsonIfPresent<TokenizerJson>(join(dir, 'tokenizer.json')) ?? legacyTokenizerJson(dir);
-    const config = readJsonIfPresent<Record<string, unknown>>(join(dir, 'tokenizer_config.json')) ?? {};
-    const addedTokens = new Map(tokenizerJson.added_tokens.map((token) => [token.content, token.id]));
-    // added_tokens.json can list tokens tokenizer.json lacks (and the reverse): the union is the vocabulary.
-    const addedJson = readJsonIfPresent<Record<string, number>>(join(dir, 'added_tokens.json')) ?? {};
-    for (const [content, id] of Object.entries(addedJson))
-      if (!addedTokens.has(content)) addedTokens.set(content, id);
-    const bpe = new Tokenizer(
-      { ...tokenizerJson, added_tokens: [...addedTokens].map(([content, id]) => addedToken(content, id)) },
-      config,
+    const { bpe, addedTokens } = readTokenizer(dir);
+    return new WhisperTokenizer(
+      bpe,
+      () => readTokenizer(dir).bpe,
+      addedTokens,
+      generation.is_multilingual,
+      generation,
     );
-    return new WhisperTokenizer(bpe, addedTokens, generation.is_multilingual, generation);
   }
 
   /** Plain text to token ids, no special tokens added (tiktoken's `encode` as OpenAI calls it). */
   encode(text: string): number[] {
+    this.bpe ??= this.loadBpe();
     return this.bpe.encode(text, { add_special_tokens: false }).ids;
   }
 
@@ -124,25 +133,6 @@ export class WhisperTokenizer {
     if (!this.multilingual) return [this.special.sot];
     const taskToken = task === 'transcribe' ? this.special.transcribe : this.special.translate;
     return [this.special.sot, this.languageToken(language), taskToken];
-  }
-
-  /**
-   * OpenAI's `non_speech_tokens`: symbols for speaker tags, music and sound annotations, found by encoding
-   * them with this vocabulary, so the set is right for every tokenizer rather than copied from one.
-   */
-  nonSpeechTokens(): number[] {
-    const symbols = [...'"#()*+/:;<=>@[\\]^_`{|}~「」『』'];
-    symbols.push(...'<< >> <<< >>> -- --- -( -[ (\' (" (( )) ((( ))) [[ ]] {{ }} ♪♪ ♪♪♪'.split(' '));
-    // These share their first two UTF-8 bytes, so suppressing the first token of each is safe.
-    const miscellaneous = [...'♩♪♫♬♭♮♯'];
-    // Hyphens and apostrophes stay allowed between words, just not to begin one.
-    const result = new Set([this.encode(' -')[0], this.encode(" '")[0]]);
-    for (const symbol of [...symbols, ...miscellaneous]) {
-      for (const tokens of [this.encode(symbol), this.encode(` ${symbol}`)]) {
-        if (tokens.length === 1 || miscellaneous.includes(symbol)) result.add(tokens[0]);
-      }
-    }
-    return [...result].filter((token): token is number => token !== undefined).sort((a, b) => a - b);
   }
 }
 
@@ -286,6 +276,42 @@ class ByteTable {
     const start = this.starts[id];
     return start === undefined || start < 0 ? undefined : this.bytes.subarray(start, this.ends[id]);
   }
+}
+
+/** Reads tokenizer.json, or vocab.json + merges.txt, with added_tokens.json's tokens as well. */
+function readTokenizer(dir: string): { bpe: Tokenizer; addedTokens: Map<string, number> } {
+  const tokenizerJson =
+    readJsonIfPresent<TokenizerJson>(join(dir, 'tokenizer.json')) ?? legacyTokenizerJson(dir);
+  const config = readJsonIfPresent<Record<string, unknown>>(join(dir, 'tokenizer_config.json')) ?? {};
+  const addedTokens = new Map(tokenizerJson.added_tokens.map((token) => [token.content, token.id]));
+  // added_tokens.json can list tokens tokenizer.json lacks (and the reverse): the union is the vocabulary.
+  const addedJson = readJsonIfPresent<Record<string, number>>(join(dir, 'added_tokens.json')) ?? {};
+  for (const [content, id] of Object.entries(addedJson))
+    if (!addedTokens.has(content)) addedTokens.set(content, id);
+  const bpe = new Tokenizer(
+    { ...tokenizerJson, added_tokens: [...addedTokens].map(([content, id]) => addedToken(content, id)) },
+    config,
+  );
+  return { bpe, addedTokens };
+}
+
+/**
+ * OpenAI's `non_speech_tokens`: symbols for speaker tags, music and sound annotations, found by encoding them
+ * with this vocabulary, so the set is right for every tokenizer rather than copied from one.
+ */
+function nonSpeechTokensOf(encode: (text: string) => number[]): number[] {
+  const symbols = [...'"#()*+/:;<=>@[\\]^_`{|}~「」『』'];
+  symbols.push(...'<< >> <<< >>> -- --- -( -[ (\' (" (( )) ((( ))) [[ ]] {{ }} ♪♪ ♪♪♪'.split(' '));
+  // These share their first two UTF-8 bytes, so suppressing the first token of each is safe.
+  const miscellaneous = [...'♩♪♫♬♭♮♯'];
+  // Hyphens and apostrophes stay allowed between words, just not to begin one.
+  const result = new Set([encode(' -')[0], encode(" '")[0]]);
+  for (const symbol of [...symbols, ...miscellaneous]) {
+    for (const tokens of [encode(symbol), encode(` ${symbol}`)]) {
+      if (tokens.length === 1 || miscellaneous.includes(symbol)) result.add(tokens[0]);
+    }
+  }
+  return [...result].filter((token): token is number => token !== undefined).sort((a, b) => a - b);
 }
 
 function addedToken(content: string, id: number) {

@@ -353,10 +353,10 @@ export function windowPlanner(
   const sotSequence = tokenizer.sotSequence(language, options.task);
   if (options.timestamps === 'none') sotSequence.push(special.noTimestamps);
   const suppressBase =
-    options.suppressTokens === 'nonSpeech' ? tokenizer.nonSpeechTokens() : options.suppressTokens;
+    options.suppressTokens === 'nonSpeech' ? tokenizer.nonSpeechTokens : options.suppressTokens;
   // OpenAI: an empty suppress list turns the filter off altogether, steering tokens included.
   const suppressTokens = suppressBase.length === 0 ? [] : suppressedTokens(suppressBase, special);
-  const blankTokens = options.suppressBlank ? [...tokenizer.encode(' '), special.eot] : null;
+  const blankTokens = options.suppressBlank ? [...tokenizer.spaceTokens, special.eot] : null;
   const maxPromptTokens = runtime.dims.nTextCtx / 2 - 1;
   const timestampRules =
     options.timestamps === 'none'

@@ -95,7 +95,7 @@ test("non-speech tokens found by encoding equal HF's suppress_tokens (minus the 
   const tokenizer = WhisperTokenizer.fromFolder(join(configs, 'whisper-tiny'));
   const generation = readJson<GenerationConfig>(join(configs, 'whisper-tiny', 'generation_config.json'));
   const textTokens = (generation.suppress_tokens ?? []).filter((token) => token < tokenizer.special.eot);
-  assert.deepEqual(tokenizer.nonSpeechTokens(), textTokens);
+  assert.deepEqual(tokenizer.nonSpeechTokens, textTokens);
 });
 
 for (const text of ['鬱蒼とした森で躊躇する。', '我们今天去公园散步。', 'Ünïcödé — ♪ 😀']) {
@@ -124,4 +124,13 @@ test('decode drops timestamps and keeps other special tokens as text, as OpenAI'
   );
   assert.equal(tokenizer.decode([tokenizer.languageToken('en')]), '<|en|>');
   assert.throws(() => tokenizer.languageToken('xx'), /not one this model knows/);
+});
+
+test('encode() loads the BPE again on first use (it is let go after loading) and agrees with what loading computed', () => {
+  const tokenizer = WhisperTokenizer.fromFolder(join(configs, 'whisper-tiny'));
+  const text = ' Ma sœur lit un long livre dans le jardin.';
+  assert.equal(tokenizer.decode(tokenizer.encode(text)), text);
+  assert.deepEqual(tokenizer.spaceTokens, tokenizer.encode(' '));
+  for (const token of [tokenizer.encode(' -')[0], tokenizer.encode(" '")[0]])
+    assert.ok(token !== undefined && tokenizer.nonSpeechTokens.includes(token));
 });

@@ -84,8 +84,8 @@ function plan({ language, task, timestamps }: Setup) {
     filters: buildLogitFilters({
       special,
       sampleBegin: initialTokens.length,
-      blankTokens: [...tokenizer.encode(' '), special.eot],
-      suppressTokens: suppressedTokens(tokenizer.nonSpeechTokens(), special),
+      blankTokens: [...tokenizer.spaceTokens, special.eot],
+      suppressTokens: suppressedTokens(tokenizer.nonSpeechTokens, special),
       timestampRules: timestamps ? { maxInitialTimestampIndex: null } : null,
     }),
   };
@@ -139,8 +139,8 @@ async function explainedByNeverDecreasing(
   const filters = buildLogitFilters({
     special: tokenizer.special,
     sampleBegin: initialTokens.length,
-    blankTokens: [...tokenizer.encode(' '), tokenizer.special.eot],
-    suppressTokens: suppressedTokens(tokenizer.nonSpeechTokens(), tokenizer.special),
+    blankTokens: [...tokenizer.spaceTokens, tokenizer.special.eot],
+    suppressTokens: suppressedTokens(tokenizer.nonSpeechTokens, tokenizer.special),
     timestampRules: null,
   });
   for (const filter of filters) filter.apply(row, sequence);

@@ -112,7 +112,7 @@ async function openOurs(dir: string, decoderDtype: DecoderDtype): Promise<Engine
     dtype: { encoder: 'fp32', decoder: decoderDtype },
   });
   const tokenizer = WhisperTokenizer.fromFolder(dir);
-  const suppress = [...tokenizer.nonSpeechTokens(), tokenizer.special.eot];
+  const suppress = [...tokenizer.nonSpeechTokens, tokenizer.special.eot];
   return {
     async transcribe(samples, tokens, onFirstSegment) {
       let first = true;
