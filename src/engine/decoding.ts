@@ -122,7 +122,7 @@ export function rankCandidates(
 }
 
 /**
- * Decodes `nAudio` audio × `selector.groupSize` rows against one DecoderPass (its audio features hold one row
+ * Decodes `nAudio` audio × `selector.groupSize` rows against one DecoderPass, which it releases (its audio features hold one row
  * per decoded row). Rows start from the same initial tokens; each audio's best candidate is returned.
  */
 export async function decodeWindow(
@@ -138,22 +138,26 @@ export async function decodeWindow(
   const sumLogprobs = new Array<number>(rows).fill(0);
   let noSpeechProbs: number[] = [];
   let fed = 0;
-  for (let step = 0; step < plan.maxNewTokens; step++) {
-    throwIfAborted(signal);
-    const logits = await decoder.step(sequences.map((sequence) => sequence.slice(fed)));
-    fed = sequences[0]!.length;
-    if (step === 0)
-      noSpeechProbs = sequences.map((_, row) => softmaxAt(logits.at(row, plan.sotIndex), plan.noSpeech));
-    const last = logits.positions - 1;
-    // Filtered in place: nothing reads this step's logits afterwards (no-speech was read above).
-    const filtered = sequences.map((sequence, row) => {
-      const rowLogits = logits.at(row, last);
-      for (const filter of plan.filters) filter.apply(rowLogits, sequence);
-      return rowLogits;
-    });
-    const { completed, sources } = selector.update(sequences, filtered, sumLogprobs);
-    if (sources !== null) decoder.reorder(sources);
-    if (completed || sequences[0]!.length > plan.nTextCtx) break;
+  try {
+    for (let step = 0; step < plan.maxNewTokens; step++) {
+      throwIfAborted(signal);
+      const logits = await decoder.step(sequences.map((sequence) => sequence.slice(fed)));
+      fed = sequences[0]!.length;
+      if (step === 0)
+        noSpeechProbs = sequences.map((_, row) => softmaxAt(logits.at(row, plan.sotIndex), plan.noSpeech));
+      const last = logits.positions - 1;
+      // Filtered in place: nothing reads this step's logits afterwards (no-speech was read above).
+      const filtered = sequences.map((sequence, row) => {
+        const rowLogits = logits.at(row, last);
+        for (const filter of plan.filters) filter.apply(rowLogits, sequence);
+        return rowLogits;
+      });
+      const { completed, sources } = selector.update(sequences, filtered, sumLogprobs);
+      if (sources !== null) await decoder.reorder(sources);
+      if (completed || sequences[0]!.length > plan.nTextCtx) break;
+    }
+  } finally {
+    decoder.release();
   }
   return selector.finalize(sequences, sumLogprobs).map((candidates, audio) => {
     const sampled = candidates.map(({ sequence, sumLogprob }) => ({

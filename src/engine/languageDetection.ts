@@ -1,5 +1,5 @@
 import { SttError } from './errors';
-import type { AudioFeatures, WhisperRuntime } from './runtime';
+import type { AudioFeatures, StepLogits, WhisperRuntime } from './runtime';
 import type { WhisperTokenizer } from './tokenizer';
 
 export interface LanguageDetection {
@@ -21,9 +21,13 @@ export async function detectLanguage(
   if (!tokenizer.multilingual || tokenizer.languages.size === 0) {
     throw new SttError('usage', 'this model is English-only: it cannot detect the language');
   }
-  const logits = await runtime
-    .startDecoding(features)
-    .step(Array.from({ length: features.batch }, () => [tokenizer.special.sot]));
+  const pass = runtime.startDecoding(features);
+  let logits: StepLogits;
+  try {
+    logits = await pass.step(Array.from({ length: features.batch }, () => [tokenizer.special.sot]));
+  } finally {
+    pass.release();
+  }
   return Array.from({ length: features.batch }, (_, row) => {
     const rowLogits = logits.at(row, 0);
     const languages = [...tokenizer.languages];

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { DeviceRowGather } from './deviceRows';
 import { SttError } from './errors';
 import type { ModelFolder, ModelPart, WhisperDims } from './modelFolder';
 import type { ExecutionProvider, LoadOptions } from './options';
@@ -76,6 +77,8 @@ export class WhisperRuntime {
 
   /** `use_cache_branch` of the merged decoder, false and true: fed, never written. */
   private readonly branchFlags = [false, true].map((flag) => new ort.Tensor('bool', [flag], [1]));
+  /** Where the key/value cache stays on the device (see `sessionOptions`), beam search reorders it there. */
+  private readonly deviceRows = new DeviceRowGather();
 
   private constructor(
     private readonly encoder: ort.InferenceSession,
@@ -93,7 +96,7 @@ export class WhisperRuntime {
     const facts = machineFacts();
     let lastFailure = 'no execution provider was tried';
     for (const provider of options.executionProviders) {
-      const unavailable = providerUnavailable(provider, facts);
+      const unavailable = providerUnavailable(provider, facts, options.executionProviders.length === 1);
       if (unavailable !== undefined) {
         lastFailure = `${provider}: ${unavailable}`;
         options.logger.info(`${lastFailure}; trying the next provider`);
@@ -110,8 +113,15 @@ export class WhisperRuntime {
       ];
       let sessions: ort.InferenceSession[] = [];
       try {
-        for (const path of paths) {
-          sessions.push(await ort.InferenceSession.create(path, sessionOptions(provider, options)));
+        const onDevice = [
+          [],
+          cacheNames(folder.dims, 'present'),
+          cacheNames(folder.dims, 'present', 'decoder'),
+        ];
+        for (const [index, path] of paths.entries()) {
+          sessions.push(
+            await ort.InferenceSession.create(path, sessionOptions(provider, options, onDevice[index]!)),
+          );
         }
       } catch (error) {
         await Promise.all(sessions.map((session) => session.release()));
@@ -187,9 +197,10 @@ export class WhisperRuntime {
   }
 
   async release(): Promise<void> {
-    await Promise.all(
-      [this.encoder, this.decoder, this.decoderWithPast].map((session) => session?.release()),
-    );
+    await Promise.all([
+      ...[this.encoder, this.decoder, this.decoderWithPast].map((session) => session?.release()),
+      this.deviceRows.release(),
+    ]);
   }
 
   /**
@@ -203,11 +214,24 @@ export class WhisperRuntime {
   ): Promise<ort.InferenceSession.ReturnType> {
     const session = cached ? (this.decoderWithPast ?? this.decoder) : this.decoder;
     feeds['use_cache_branch'] = this.branchFlags[cached ? 1 : 0]!;
+    // With outputs bound to the device, onnxruntime-node refuses a run that fetches only some of them
+    // ("Output count mismatch"): fetch all, and free at once what the caller did not ask for.
+    const fetchAll = this.provider === 'webgpu';
     const started = performance.now();
-    const output = await session.run(feeds, fetches);
+    const output = await session.run(feeds, fetchAll ? session.outputNames : fetches);
     this.decoderMs += performance.now() - started;
     this.decoderSteps += 1;
+    if (fetchAll) {
+      for (const name of session.outputNames) {
+        if (!fetches.includes(name)) releaseIfOnDevice(output[name] as ort.Tensor);
+      }
+    }
     return output;
+  }
+
+  /** @internal DecoderPass's reorder of a cache left on the device. */
+  gatherDeviceRows(tensor: ort.Tensor, rows: readonly number[]): Promise<ort.Tensor> {
+    return this.deviceRows.gather(tensor, rows);
   }
 
   /** @internal */
@@ -267,7 +291,9 @@ export class DecoderPass {
     const output = await this.runtime.runDecoder(this.feeds, this.started, fetches);
     for (let index = 1; index < fetches.length; index++) {
       const name = fetches[index]!;
-      this.feeds[`past_key_values${name.slice('present'.length)}`] = output[name] as ort.Tensor;
+      const pastName = `past_key_values${name.slice('present'.length)}`;
+      releaseIfOnDevice(this.feeds[pastName]);
+      this.feeds[pastName] = output[name] as ort.Tensor;
     }
     this.started = true;
     return stepLogits(output['logits'] as ort.Tensor, positions);
@@ -278,15 +304,30 @@ export class DecoderPass {
    * a beam search step replaced the rows. Cross-attention rows are left: sources stay within one audio's
    * rows, which all hold the same audio.
    */
-  reorder(sources: readonly number[]): void {
+  async reorder(sources: readonly number[]): Promise<void> {
     if (sources.length !== this.features.batch) {
       throw new Error(`cache reorder needs ${this.features.batch} source rows, not ${sources.length}`);
     }
     if (sources.every((source, row) => source === row)) return;
     for (const name of cacheNames(this.runtime.dims, 'past_key_values', 'decoder')) {
-      this.feeds[name] = gatherRows(this.feeds[name]!, sources);
+      const tensor = this.feeds[name]!;
+      if (tensor.location === 'gpu-buffer') {
+        this.feeds[name] = await this.runtime.gatherDeviceRows(tensor, sources);
+        tensor.dispose();
+      } else {
+        this.feeds[name] = gatherRows(tensor, sources);
+      }
     }
   }
+
+  /** Frees the cache where it lives on the device (JavaScript's collector does not see device memory). */
+  release(): void {
+    for (const name of cacheNames(this.runtime.dims, 'past_key_values')) releaseIfOnDevice(this.feeds[name]);
+  }
+}
+
+function releaseIfOnDevice(tensor: ort.Tensor | undefined): void {
+  if (tensor?.location === 'gpu-buffer') tensor.dispose();
 }
 
 /** Rows (first dimension) `rows[0]`, `rows[1]`, … of a tensor, as a new tensor. */
@@ -348,14 +389,21 @@ export interface MachineFacts {
  * Why `provider` is not worth trying here, or undefined. Two cases matter beyond a provider missing from the
  * build: Dawn (WebGPU) and CUDA probe for a GPU and print their failures straight to the user's terminal
  * ("error: XDG_RUNTIME_DIR is invalid…", "Warning: Vulkan …", a red "Failed to load library …"), which no
- * session option silences. On Linux a GPU shows as a device node, so with none both are skipped quietly; and a
- * provider onnxruntime-node lists as not bundled (CUDA, TensorRT) needs the library its installer downloads.
+ * session option silences. On Linux a GPU shows as a device node, so with none both are skipped quietly, unless
+ * it is the only provider asked for (`onlyChoice`): then there is no quiet fallback to protect, and a software
+ * Vulkan driver (Mesa's lavapipe, which runs WebGPU on the CPU) has no device node. A provider
+ * onnxruntime-node lists as not bundled (CUDA, TensorRT) needs the library its installer downloads.
  */
-export function providerUnavailable(provider: ExecutionProvider, facts: MachineFacts): string | undefined {
+export function providerUnavailable(
+  provider: ExecutionProvider,
+  facts: MachineFacts,
+  onlyChoice = false,
+): string | undefined {
   if (provider === 'cpu') return undefined;
   const bundled = facts.backends.get(provider);
   if (bundled === undefined) return `not in onnxruntime-node's build for ${facts.platform}`;
-  if (facts.platform === 'linux' && (provider === 'webgpu' || provider === 'cuda') && !facts.gpuDeviceNode) {
+  const gpuProbed = provider === 'webgpu' || provider === 'cuda';
+  if (facts.platform === 'linux' && gpuProbed && !facts.gpuDeviceNode && !onlyChoice) {
     return 'no GPU on this machine (no /dev/dri render node, /dev/nvidia* or /dev/dxg)';
   }
   if (bundled || facts.bindingFolder === undefined) return undefined;
@@ -393,9 +441,16 @@ export function machineFacts(): MachineFacts {
   };
 }
 
+/**
+ * `deviceOutputs`: outputs that only go back in as inputs (the key/value cache). onnxruntime-node can leave
+ * outputs on the device for WebGPU only ('gpu-buffer'; its CUDA provider has no such binding), so there the
+ * cache never travels to JavaScript and back: a tiny decoder step moved 2 × 4 layers × [1, 6, n, 64] floats each
+ * way, growing with every token.
+ */
 function sessionOptions(
   provider: ExecutionProvider,
   options: LoadOptions,
+  deviceOutputs: readonly string[],
 ): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
@@ -409,6 +464,9 @@ function sessionOptions(
     // instead of 5.9 ms.
     ...(provider === 'cpu' ? { enableCpuMemArena: false, enableMemPattern: false } : {}),
     ...(options.cpuThreads === undefined ? {} : { intraOpNumThreads: options.cpuThreads }),
+    ...(provider === 'webgpu' && deviceOutputs.length > 0
+      ? { preferredOutputLocation: Object.fromEntries(deviceOutputs.map((name) => [name, 'gpu-buffer'])) }
+      : {}),
   };
 }
 

@@ -82,6 +82,8 @@ test('GPU providers are skipped without a GPU device node (Linux) or without the
   assert.match(providerUnavailable('dml', facts)!, /not in onnxruntime-node's build for linux/);
   assert.match(providerUnavailable('webgpu', { ...facts, gpuDeviceNode: false })!, /no GPU on this machine/);
   assert.match(providerUnavailable('cuda', { ...facts, gpuDeviceNode: false })!, /no GPU on this machine/);
+  // Asked for alone, it is tried anyway (a software Vulkan driver has no device node).
+  assert.equal(providerUnavailable('webgpu', { ...facts, gpuDeviceNode: false }, true), undefined);
   // A GPU, but onnxruntime-node was installed without its CUDA libraries (.npmrc skips the download).
   assert.match(
     providerUnavailable('cuda', facts)!,
