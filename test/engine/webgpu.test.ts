@@ -8,7 +8,8 @@ import type { Transcript } from '../../src/transcript/result';
 import { testModel, testModelHeldout } from '../helpers/models';
 
 /**
- * The WebGPU provider end to end, with the key/value cache left on the device between steps. It runs wherever a
+ * The WebGPU provider end to end, with the key/value cache left on the device between steps: greedy, beam search,
+ * word timestamps, and the chunked algorithm's batched encoder and decoder. It runs wherever a
  * WebGPU adapter exists: a GPU, or the CPU through Mesa's software Vulkan driver (lavapipe from Mesa 24 on;
  * Debian 12's 22.3 is refused by Dawn, bookworm-backports' 25.0 works, and `.ci/run` installs it). Elsewhere it
  * is skipped with the reason. The trained test model (tools/test-model) gives decisive logits, so the GPU's
@@ -19,10 +20,12 @@ let cpu: WhisperModel | undefined;
 let gpu: WhisperModel | undefined;
 let unavailable = 'not loaded';
 let samples: Float32Array;
+let otherSamples: Float32Array;
 
 before(async () => {
   const dir = await testModel({ timestamped: true });
   samples = (await loadAudioFile(join(testModelHeldout, 'heldout-fr-05.wav'))).samples;
+  otherSamples = (await loadAudioFile(join(testModelHeldout, 'heldout-fr-02.wav'))).samples;
   cpu = await loadModel(dir, { executionProviders: ['cpu'] });
   try {
     gpu = await loadModel(dir, { executionProviders: ['webgpu'] });
@@ -82,4 +85,14 @@ test('WebGPU: word timestamps (cross-attention fetched beside device outputs) ma
       `${word.word} ends ${word.endSec}, CPU ${reference.endSec}`,
     );
   });
+});
+
+test('WebGPU: the chunked algorithm encodes and decodes two clips as one batch and gives the CPU result', async (t) => {
+  if (gpu === undefined) return t.skip(unavailable);
+  const options = { language: 'fr', temperatures: [0], longForm: 'chunked' as const, batchSize: 2 };
+  const onCpu = await cpu!.transcribeMany([samples, otherSamples], options);
+  const onGpu = await gpu.transcribeMany([samples, otherSamples], options);
+  assert.equal(onCpu.length, 2);
+  assert.notDeepEqual(timedText(onCpu[0]!), timedText(onCpu[1]!));
+  assert.deepEqual(onGpu.map(timedText), onCpu.map(timedText));
 });
