@@ -4,6 +4,15 @@
  *
  *   npm run bench -- [--models tiny,base[,large-v3-turbo]] [--quick] [--tokens N] [--threads N] [--engines ours,transformers]
  *                   [--sets long,clips] [--decoder-dtype fp32|q4] [--report bench-results/<file>.json]
+ *                   [--provider cpu|webgpu|cuda|dml|coreml] [--dtype fp32|fp16] [--batch N]
+ *
+ * On a GPU (issue [10]'s runs: sequential batch 1 and chunked batch 16 with large-v3-turbo fp16):
+ *
+ *   npm run bench -- --models large-v3-turbo --provider cuda --dtype fp16 --sets long
+ *   npm run bench -- --models large-v3-turbo --provider cuda --dtype fp16 --sets long --batch 16 --engines ours
+ *
+ * `--batch N` > 1 runs our chunked algorithm with N windows per batch (transformers.js only at batch 1). The
+ * memory-bandwidth floor is the CPU's, so it is printed for `--provider cpu` only.
  *
  * Every (model, input set, engine) runs in a child process of its own (tools/bench/runOne.ts) so that peak
  * RSS is that engine's alone. Results: a table on stdout, everything measured in bench-results/<time>.json.
@@ -15,8 +24,10 @@ import { join, relative } from 'node:path';
 import { loadMedia } from '../../src/engine/media';
 import { engineHostEnv, engineHostNodeFlags } from '../../src/service/hostEnv';
 import { measureBandwidth, type BandwidthResult } from './bandwidth';
+import { executionProviders, type ExecutionProvider } from '../../src/engine/options';
 import {
   decoderFileSuffix,
+  decoderWeights,
   jsGapsMs,
   mean,
   parseDecoderDtype,
@@ -25,6 +36,7 @@ import {
   type ChildResult,
   type DecoderDtype,
   type InputResult,
+  type RunConfig,
 } from './common';
 
 const root = join(__dirname, '..', '..');
@@ -61,6 +73,9 @@ interface Options {
   sets: ('long' | 'clips')[];
   /** Print the tables of an earlier bench-results JSON (recomputed from its raw runs) instead of measuring. */
   report: string | undefined;
+  provider: ExecutionProvider;
+  dtype: RunConfig['dtype'];
+  batch: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -73,6 +88,9 @@ function parseOptions(argv: readonly string[]): Options {
     decoderDtype: 'fp32',
     sets: ['long', 'clips'],
     report: undefined,
+    provider: 'cpu',
+    dtype: 'fp32',
+    batch: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -89,6 +107,9 @@ function parseOptions(argv: readonly string[]): Options {
     else if (flag === '--sets') options.sets = value().split(',') as Options['sets'];
     else if (flag === '--engines') options.engines = value().split(',') as Options['engines'];
     else if (flag === '--decoder-dtype') options.decoderDtype = parseDecoderDtype(value(), 'bench');
+    else if (flag === '--provider') options.provider = value() as ExecutionProvider;
+    else if (flag === '--dtype') options.dtype = value() as RunConfig['dtype'];
+    else if (flag === '--batch') options.batch = Number(value());
     else if (flag === '--help' || flag === '-h') {
       process.stdout.write(readFileSync(__filename, 'utf8').split('*/')[0]! + '*/\n');
       process.exit(0);
@@ -106,6 +127,15 @@ function parseOptions(argv: readonly string[]): Options {
   }
   for (const set of options.sets) {
     if (set !== 'long' && set !== 'clips') throw new Error(`unknown set ${String(set)} (long, clips)`);
+  }
+  if (!executionProviders.includes(options.provider)) {
+    throw new Error(`unknown provider ${options.provider} (known: ${executionProviders.join(', ')})`);
+  }
+  if (options.dtype !== 'fp32' && options.dtype !== 'fp16') throw new Error('--dtype is fp32 or fp16');
+  if (!Number.isInteger(options.batch) || options.batch < 1)
+    throw new Error('--batch must be a whole number ≥ 1');
+  if (options.batch > 1 && options.engines.includes('transformers')) {
+    throw new Error('--batch above 1 measures our chunked algorithm only: add --engines ours');
   }
   return options;
 }
@@ -178,6 +208,7 @@ function runChild(
   inputs: readonly string[],
   tokens: number,
   decoderDtype: DecoderDtype,
+  config: RunConfig,
 ): ChildResult {
   const json = join(tmpdir(), `quantum-stt-bench-${process.pid}-${Date.now()}.json`);
   const child = spawnSync(
@@ -199,6 +230,12 @@ function runChild(
       inputs.join(','),
       '--json',
       json,
+      '--provider',
+      config.provider,
+      '--dtype',
+      config.dtype,
+      '--batch',
+      String(config.batch),
     ],
     // Both engines leave onnxruntime's intra-op thread count at its default (one per physical core). Ours
     // runs with the engine host's allocator settings and Node flags, as in the product (src/service/hostEnv.ts:
@@ -243,7 +280,10 @@ interface Row {
 function summarize(model: string, set: string, result: ChildResult, tokens: number): Row {
   const inputs = result.inputs;
   const runs = inputs.flatMap((input) => input.runs);
-  const encoder = runs.filter((run) => run.part === 'encoder').map((run) => run.end - run.start);
+  const encoderRuns = runs.filter((run) => run.part === 'encoder');
+  const encoder = encoderRuns.map((run) => run.end - run.start);
+  // Reports from before rows were recorded ran one window per encoder run.
+  const encodedWindows = encoderRuns.reduce((sum, run) => sum + (run.rows ?? 1), 0);
   const cached = runs
     .filter((run) => run.part === 'decoder' && run.positions === 1)
     .map((r) => r.end - r.start);
@@ -266,7 +306,7 @@ function summarize(model: string, set: string, result: ChildResult, tokens: numb
     audioSec,
     wallSec: wallMs / 1000,
     rtf: audioSec / (wallMs / 1000),
-    encoderMsPerWindow: mean(encoder),
+    encoderMsPerWindow: encoder.reduce((sum, ms) => sum + ms, 0) / encodedWindows,
     decoderMsP50: percentile(cached, 50),
     decoderMsP90: percentile(cached, 90),
     decoderMsMin: percentile(cached, 0),
@@ -304,7 +344,7 @@ function decoderFloor(
   model: string,
   dir: string,
   bandwidth: BandwidthResult,
-  decoderDtype: DecoderDtype,
+  decoderDtype: ReturnType<typeof decoderWeights>,
 ): Omit<FloorRow, 'ours' | 'theirs' | 'oursMin' | 'theirsMin'> {
   const onnx = join(dir, 'onnx');
   const files = readdirSync(onnx);
@@ -362,6 +402,11 @@ interface SavedRun {
   readonly raw: readonly { model: string; set: string; result: ChildResult }[];
 }
 
+/** Reports from before `--provider`, `--dtype` and `--batch` ran on the CPU, fp32, one window at a time. */
+function runConfigOf(options: Partial<Options>): RunConfig {
+  return { provider: options.provider ?? 'cpu', dtype: options.dtype ?? 'fp32', batch: options.batch ?? 1 };
+}
+
 /** The table rows and bandwidth floors of a run, from its raw child results. */
 function derive(saved: SavedRun): { rows: Row[]; floors: FloorRow[] } {
   const rows = saved.raw.map(({ model, set, result }) => summarize(model, set, result, saved.options.tokens));
@@ -378,7 +423,7 @@ function derive(saved: SavedRun): { rows: Row[]; floors: FloorRow[] } {
       model,
       entry.result.model,
       saved.bandwidth,
-      saved.options.decoderDtype ?? 'fp32',
+      decoderWeights(runConfigOf(saved.options), saved.options.decoderDtype ?? 'fp32'),
     );
     // The long file where there is one: its many windows give the steadiest step times.
     const set = rows.find((row) => row.model === model && row.set.startsWith('concat'))?.set ?? entry.set;
@@ -409,6 +454,13 @@ function render(saved: SavedRun): string {
       .join(
         ' ',
       )}; ${saved.options.tokens} tokens per 30 s window forced in both engines (greedy, no timestamps, en); decoder weights ${saved.options.decoderDtype ?? 'fp32'}`,
+  );
+  const config = runConfigOf(saved.options);
+  out.push(
+    `provider ${config.provider}, weights ${config.dtype}, ` +
+      (config.batch > 1
+        ? `chunked algorithm, ${config.batch} windows per batch (encoder ms per window = batch run / windows; decoder ms per step of the whole batch)`
+        : 'sequential, one window at a time'),
   );
   out.push('');
   out.push(
@@ -473,6 +525,8 @@ function render(saved: SavedRun): string {
       ]),
     ),
   );
+  // The floor is the CPU's memory bandwidth: it says nothing about a GPU's step.
+  if (config.provider !== 'cpu') return out.join('\n');
   out.push('');
   out.push(
     `decoder bandwidth floor: decoder ONNX bytes / ${fixed(saved.bandwidth.bestGBps, 1)} GB/s ` +
@@ -547,6 +601,7 @@ async function main(): Promise<void> {
     const dir = await randomBenchModel(size, {
       withPastDecoder: true,
       q4Decoder: options.decoderDtype === 'q4',
+      dtype: options.dtype,
     });
     for (const [set, inputs] of sets) {
       for (const engine of options.engines) {
@@ -554,7 +609,7 @@ async function main(): Promise<void> {
         raw.push({
           model: size,
           set,
-          result: runChild(engine, dir, inputs, options.tokens, options.decoderDtype),
+          result: runChild(engine, dir, inputs, options.tokens, options.decoderDtype, options),
         });
       }
     }

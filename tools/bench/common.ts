@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { manifestFileName, makeRandomModel } from '../../src/convert/convert';
+import type { ExecutionProvider } from '../../src/engine/options';
 
 /**
  * Shared between the bench harness (bench.ts) and its per-engine child (runOne.ts): the timed record of
@@ -40,23 +41,48 @@ export function parseDecoderDtype(text: string, tool: string): DecoderDtype {
 }
 
 /** The file-name suffix of a decoder in that dtype (transformers.js's names). */
-export function decoderFileSuffix(dtype: DecoderDtype): string {
-  return dtype === 'q4' ? '_q4' : '';
+export function decoderFileSuffix(dtype: DecoderDtype | WeightDtype): string {
+  return dtype === 'q4' ? '_q4' : dtype === 'fp16' ? '_fp16' : '';
 }
 
-/** A random-weight fp32 model of the real size, converted once into .cache/bench/models. */
+/** Where and how a bench runs (beyond the CPU defaults): `--provider`, `--dtype`, `--batch`. */
+export interface RunConfig {
+  readonly provider: ExecutionProvider;
+  /** Both parts' weights; a 4-bit decoder (`DecoderDtype` q4) overrides the decoder's. */
+  readonly dtype: WeightDtype;
+  /** 1: the sequential algorithm, one window at a time; more: the chunked algorithm, that many per batch. */
+  readonly batch: number;
+}
+
+export type WeightDtype = 'fp32' | 'fp16';
+
+export const cpuRunConfig: RunConfig = { provider: 'cpu', dtype: 'fp32', batch: 1 };
+
+/** The decoder's weights a configuration loads. */
+export function decoderWeights(config: RunConfig, decoderDtype: DecoderDtype): DecoderDtype | WeightDtype {
+  return decoderDtype === 'q4' ? 'q4' : config.dtype;
+}
+
+/** A random-weight model of the real size (fp32, or fp16 for GPUs), converted once into .cache/bench/models. */
 export async function randomBenchModel(
   size: string,
-  options: { readonly withPastDecoder: boolean; readonly q4Decoder?: boolean },
+  options: { readonly withPastDecoder: boolean; readonly q4Decoder?: boolean; readonly dtype?: WeightDtype },
 ): Promise<string> {
+  const dtype = options.dtype ?? 'fp32';
   const variant = `${options.withPastDecoder ? '' : '-merged-only'}${options.q4Decoder ? '-q4' : ''}`;
-  const outDir = join(root, '.cache', 'bench', 'models', `random-${size}-fp32${variant}-${converterKey()}`);
+  const outDir = join(
+    root,
+    '.cache',
+    'bench',
+    'models',
+    `random-${size}-${dtype}${variant}-${converterKey()}`,
+  );
   if (existsSync(join(outDir, manifestFileName))) return outDir;
   const configs = join(root, 'test', 'fixtures', 'whisper-configs');
   const tokenizerDir = join(configs, size.startsWith('large-v3') ? 'whisper-large-v3-turbo' : 'whisper-tiny');
   process.stderr.write(`converting a random-weight ${size} model into ${relative(root, outDir)} …\n`);
   const started = performance.now();
-  await makeRandomModel({ size, tokenizerDir, outDir, dtype: 'fp32', seed: 0, ...options });
+  await makeRandomModel({ size, tokenizerDir, outDir, seed: 0, ...options, dtype });
   process.stderr.write(`  done in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
   return outDir;
 }
@@ -69,6 +95,8 @@ export interface SessionRun {
   readonly end: number;
   /** Decoder only: tokens fed per row (> 1: the first, cache-less step of a window). */
   readonly positions: number;
+  /** Rows of the batch: windows in an encoder run, sequences in a decoder step (absent in older reports: 1). */
+  readonly rows?: number;
 }
 
 export interface InputResult {

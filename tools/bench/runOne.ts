@@ -2,7 +2,8 @@
  * One engine, one model, a list of inputs, in a process of its own (so that its peak RSS is its own):
  *
  *   node --import tsx tools/bench/runOne.ts --engine ours|transformers --model <dir> --tokens <N> \
- *     --decoder-dtype fp32|q4 --inputs <a.wav>,<b.flac>,… --json <result.json>
+ *     --decoder-dtype fp32|q4 --inputs <a.wav>,<b.flac>,… --json <result.json> \
+ *     [--provider cpu|webgpu|cuda|… --dtype fp32|fp16 --batch N]
  *
  * Both engines do the same work per 30 s window: log-mel features, one encoder run, then exactly N greedy
  * tokens (end-of-text suppressed until N), no timestamps, language fixed to English, no prompt, no
@@ -17,12 +18,15 @@ import { loadAudioFile } from '../../src/engine/audio';
 import { loadModel } from '../../src/engine/index';
 import { WhisperTokenizer } from '../../src/engine/tokenizer';
 import {
+  cpuRunConfig,
   decoderRunsPerWindow,
+  decoderWeights,
   parseDecoderDtype,
   peakRssKb,
   type ChildResult,
   type DecoderDtype,
   type InputResult,
+  type RunConfig,
   type SessionRun,
 } from './common';
 
@@ -39,12 +43,16 @@ interface Args {
   decoderDtype: DecoderDtype;
   inputs: string[];
   json: string;
+  config: RunConfig;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const value = (name: string): string => {
+  const optional = (name: string): string | undefined => {
     const index = argv.indexOf(`--${name}`);
-    const found = index === -1 ? undefined : argv[index + 1];
+    return index === -1 ? undefined : argv[index + 1];
+  };
+  const value = (name: string): string => {
+    const found = optional(name);
     if (found === undefined) throw new Error(`runOne: --${name} is required`);
     return found;
   };
@@ -60,6 +68,11 @@ function parseArgs(argv: readonly string[]): Args {
     decoderDtype,
     inputs: value('inputs').split(','),
     json: value('json'),
+    config: {
+      provider: (optional('provider') ?? cpuRunConfig.provider) as RunConfig['provider'],
+      dtype: (optional('dtype') ?? cpuRunConfig.dtype) as RunConfig['dtype'],
+      batch: Number(optional('batch') ?? cpuRunConfig.batch),
+    },
   };
 }
 
@@ -69,6 +82,11 @@ const runs: SessionRun[] = [];
 function positionsOf(feeds: unknown): number {
   const ids = (feeds as Record<string, { dims?: readonly number[] }>)['input_ids'];
   return ids?.dims?.[1] ?? 1;
+}
+
+function rowsOf(feeds: unknown): number {
+  const named = feeds as Record<string, { dims?: readonly number[] }>;
+  return (named['input_ids'] ?? named['input_features'])?.dims?.[0] ?? 1;
 }
 
 type RunFunction = (this: ort.InferenceSession, feeds: unknown, ...rest: unknown[]) => Promise<unknown>;
@@ -83,6 +101,7 @@ function timed(original: RunFunction, partOf: (session: ort.InferenceSession) =>
       start,
       end: performance.now(),
       positions: part === 'decoder' ? positionsOf(feeds) : 0,
+      rows: rowsOf(feeds),
     });
     return output;
   };
@@ -101,15 +120,15 @@ interface Engine {
   timings?(): ChildResult['engineTimings'];
 }
 
-async function openOurs(dir: string, decoderDtype: DecoderDtype): Promise<Engine> {
+async function openOurs(dir: string, decoderDtype: DecoderDtype, config: RunConfig): Promise<Engine> {
   // Typed as a factory, but at run time the class whose instances loadModel's sessions are.
   const prototype = (ort.InferenceSession as unknown as { prototype: { run: RunFunction } }).prototype;
   prototype.run = timed(prototype.run, (session) =>
     session.inputNames.includes('input_ids') ? 'decoder' : 'encoder',
   );
   const model = await loadModel(dir, {
-    executionProviders: ['cpu'],
-    dtype: { encoder: 'fp32', decoder: decoderDtype },
+    executionProviders: [config.provider],
+    dtype: { encoder: config.dtype, decoder: decoderWeights(config, decoderDtype) },
   });
   const tokenizer = WhisperTokenizer.fromFolder(dir);
   const suppress = [...tokenizer.nonSpeechTokens, tokenizer.special.eot];
@@ -130,6 +149,7 @@ async function openOurs(dir: string, decoderDtype: DecoderDtype): Promise<Engine
           noSpeechThreshold: null,
           suppressTokens: suppress,
           maxNewTokens: tokens,
+          ...(config.batch > 1 ? { longForm: 'chunked' as const, batchSize: config.batch } : {}),
         },
         {
           onSegment: () => {
@@ -140,9 +160,10 @@ async function openOurs(dir: string, decoderDtype: DecoderDtype): Promise<Engine
       );
       return {
         text: transcript.segments.map((segment) => segment.text).join(''),
-        // An all-blank window loses its tokens in the transcript (OpenAI's rule): -1, "not known".
+        // An all-blank window loses its tokens in the transcript (OpenAI's rule), and the chunked algorithm
+        // merges chunks into segments: -1, "not known".
         outputTokensPerWindow: transcript.segments.map((segment) =>
-          segment.text.trim() === '' ? -1 : segment.tokens.length,
+          segment.text.trim() === '' || config.batch > 1 ? -1 : segment.tokens.length,
         ),
       };
     },
@@ -150,14 +171,15 @@ async function openOurs(dir: string, decoderDtype: DecoderDtype): Promise<Engine
   };
 }
 
-async function openTransformers(dir: string, decoderDtype: DecoderDtype): Promise<Engine> {
+async function openTransformers(dir: string, decoderDtype: DecoderDtype, config: RunConfig): Promise<Engine> {
+  if (config.batch > 1) throw new Error('runOne: transformers.js is measured at batch 1 only');
   const hf = await import('@huggingface/transformers');
   hf.env.allowRemoteModels = false;
   hf.env.localModelPath = '/';
   const processor = await hf.AutoProcessor.from_pretrained(dir);
   const model = await hf.WhisperForConditionalGeneration.from_pretrained(dir, {
-    dtype: { encoder_model: 'fp32', decoder_model_merged: decoderDtype },
-    device: 'cpu',
+    dtype: { encoder_model: config.dtype, decoder_model_merged: decoderWeights(config, decoderDtype) },
+    device: config.provider as 'cpu',
   });
   const sessions = (model as unknown as { sessions: Record<string, ort.InferenceSession> }).sessions;
   for (const [name, session] of Object.entries(sessions)) {
@@ -200,8 +222,8 @@ async function main(): Promise<void> {
   const loadStarted = performance.now();
   const engine =
     args.engine === 'ours'
-      ? await openOurs(args.model, args.decoderDtype)
-      : await openTransformers(args.model, args.decoderDtype);
+      ? await openOurs(args.model, args.decoderDtype, args.config)
+      : await openTransformers(args.model, args.decoderDtype, args.config);
   const loadMs = performance.now() - loadStarted;
 
   // Warm-up (not measured): one short window with a few tokens, so that first-run allocations and lazy
