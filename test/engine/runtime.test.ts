@@ -65,6 +65,23 @@ test('a provider missing from this build is skipped with a logged reason, then t
   }
 });
 
+test('fp16 weights on the CPU load with a warning to use fp32 there; fp32 loads without one', async () => {
+  for (const dtype of ['fp16', 'fp32'] as const) {
+    const warnings: string[] = [];
+    const model = await loadModel(await tinyRandomModel({ dtype }), {
+      executionProviders: ['cpu'],
+      dtype: { encoder: dtype, decoder: dtype },
+      logger: { info: () => undefined, warn: (message) => warnings.push(message) },
+    });
+    await model.dispose();
+    assert.deepEqual(
+      warnings.filter((message) => /fp16 weights run slowly on the CPU/.test(message)).length,
+      dtype === 'fp16' ? 1 : 0,
+      dtype,
+    );
+  }
+});
+
 test('GPU providers are skipped without a GPU device node (Linux) or without their provider library', () => {
   const facts: MachineFacts = {
     platform: 'linux',
