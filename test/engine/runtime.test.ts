@@ -172,6 +172,25 @@ test('batched decoding gives each row what decoding it alone gives', async () =>
   }
 });
 
+test('a full garbage collection runs before every encoder run where Node exposes gc (the engine host does)', async () => {
+  const runtime = await openRuntime(modelDir);
+  const global = globalThis as { gc?: () => void };
+  const exposed = global.gc;
+  let collections = 0;
+  global.gc = () => {
+    collections += 1;
+  };
+  try {
+    const mel = new Float32Array(80 * 3000);
+    await runtime.encode(mel, 1);
+    await runtime.encode(mel, 1);
+    assert.equal(collections, 2);
+  } finally {
+    global.gc = exposed;
+    await runtime.release();
+  }
+});
+
 test('steps after the first run through decoder_with_past_model when present, with the same results', async () => {
   const { convertCheckpoint } = await import('../../src/convert/convert');
   const { decodeWindow, GreedySelector } = await import('../../src/engine/decoding');
