@@ -239,10 +239,11 @@ class FrameHead(TokenHead):
                                ignore_index=self.IGNORE)
 
 
-def make_batch(windows):
+def make_batch(windows, input_noise=0.0, first_special=None, generator=None):
     """Mel features, decoder inputs, labels, the loss mask, and the guides of the cross-attention (centre,
     half-width and tolerance in seconds of what each position predicts; `guided` where there is one), padded
-    to the longest sequence."""
+    to the longest sequence. With `input_noise`, that share of the transcript's text tokens in the decoder's
+    inputs (ids below `first_special`) is swapped for another text token of the same window; labels stay."""
     mel = torch.stack([synth.log_mel(w.audio) for w in windows])
     for row, w in enumerate(windows):
         if w.audio_seconds is not None:
@@ -256,6 +257,8 @@ def make_batch(windows):
     for row, w in enumerate(windows):
         n = len(w.tokens) - 1
         inputs[row, :n] = torch.tensor(w.tokens[:-1])
+        if input_noise > 0:
+            _swap_text_tokens(inputs[row], w, input_noise, first_special, generator)
         labels[row, :n] = torch.tensor(w.tokens[1:])
         mask[row, :n] = torch.tensor(w.trained[1:])  # trained[i]: tokens[i] is predicted from tokens[:i]
         for i, g in enumerate(w.guides[1:]):  # position i's query predicts tokens[i + 1]
@@ -263,6 +266,19 @@ def make_batch(windows):
                 guide[row, i] = torch.tensor(g)
                 guided[row, i] = True
     return mel, inputs, labels, mask, guide, guided
+
+
+def _swap_text_tokens(row_inputs, window, share, first_special, generator):
+    """Token-level input noise (word dropout): a decoder of two narrow layers, fed its own earlier words,
+    comes to write what they make likely rather than what it hears (long-form windows: right timestamps,
+    wrong sentences). Inputs that are sometimes wrong make the audio the more reliable evidence."""
+    text = [i for i, t in enumerate(window.tokens[:-1]) if window.trained[i] and t < first_special]
+    if len(text) < 2:
+        return
+    chosen = torch.rand(len(text), generator=generator) < share
+    replacements = torch.randint(len(text), (len(text),), generator=generator)
+    for k in torch.nonzero(chosen).flatten().tolist():
+        row_inputs[text[k]] = window.tokens[text[replacements[k]]]
 
 
 def guided_attention_loss(weights, guide, guided):
@@ -447,6 +463,7 @@ def train(args):
     rest = [p for n, p in parameters if p.requires_grad and not (p.dim() >= 2 and "embed" not in n)]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}],
                                   lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
+    noise = torch.Generator().manual_seed(args.seed)
     started = time.time()
     cpu_started = time.process_time()  # CPU seconds tell the cost apart from waiting on a busy machine
     data_seconds = 0.0
@@ -463,7 +480,7 @@ def train(args):
         first = (step // len(samplers)) * batches[kind]
         windows = [source.window(first + i) for i in range(batches[kind])]
         window_count += len(windows)
-        batch = tuple(t.to(args.device) for t in make_batch(windows))
+        batch = tuple(t.to(args.device) for t in make_batch(windows, args.input_noise, vocab.special["eot"], noise))
         data_seconds += time.time() - t0
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, args.lr, args.warmup, total_steps)
@@ -498,7 +515,7 @@ def train(args):
             save_head()
     elapsed = time.time() - started
     summary = {"steps": len(history), "windows": window_count, "minutes_budget": args.minutes, "init": args.init, "batch": args.batch, "seed": args.seed, "lr": args.lr, "warmup": args.warmup,
-               "aux": args.aux, "aux_weight": args.aux_weight, "guide_weight": args.guide_weight, "easy_steps": args.easy_steps,
+               "aux": args.aux, "aux_weight": args.aux_weight, "guide_weight": args.guide_weight, "input_noise": args.input_noise, "easy_steps": args.easy_steps,
                "window_seconds": args.window_seconds,
                "dims": dims, "seconds": round(elapsed, 1), "threads": args.threads,
                "device": args.device,
@@ -574,6 +591,9 @@ def main(argv=None):
     parser.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary loss")
     parser.add_argument("--guide-weight", type=float, default=0.0,
                         help="weight of the guided cross-attention loss on the last decoder layer (0: off)")
+    parser.add_argument("--input-noise", type=float, default=0.0,
+                        help="share of the transcript's text tokens in the decoder's inputs swapped for another "
+                             "of the window's (labels unchanged)")
     parser.add_argument("--window-seconds", type=float, nargs="+", default=[30],
                         help="training window lengths, taking turns step by step: shorter windows are a "
                              "curriculum (the encoder sees fewer positions); 30 s is the only length the model "
