@@ -259,7 +259,10 @@ async function writeModelFolder(options: CommonOptions, plan: ModelPlan): Promis
     const externalFiles: Record<string, number> = {};
     for (const [fileName, build] of graphs) {
       const graph = build();
-      const external = options.externalData === 'always' || initializerBytes(graph) > inlineLimitBytes;
+      const external =
+        options.externalData === 'always' ||
+        graph.needsExternalData ||
+        initializerBytes(graph) > inlineLimitBytes;
       const written = await writeModel(join(tempDir, 'onnx', fileName), graph, {
         externalData: external,
         producerVersion: converterVersion,

@@ -28,6 +28,11 @@ export interface LazyTensor {
   readonly dims: readonly number[];
   /** Little-endian data, exactly elements x element size bytes. */
   read(): Promise<Uint8Array>;
+  /**
+   * The name of an earlier initializer whose external bytes this one shares (`Graph.initializerAlias`): written
+   * once, read by onnxruntime as two initializers of their own.
+   */
+  readonly sameBytesAs?: string;
 }
 
 export type Attribute =
@@ -139,6 +144,28 @@ export class Graph {
     return tensor.name;
   }
 
+  /**
+   * A second initializer over `of`'s bytes in the external-data file: the model holds two initializers (kernels
+   * that prepack one no longer pin the other) and the file one copy. Only external data can do this, so a graph
+   * with an alias is always written with it.
+   */
+  initializerAlias(name: string, of: string): string {
+    const target = this.root.lazyInitializers.find((tensor) => tensor.name === of);
+    if (target === undefined) throw new Error(`initializerAlias: no initializer ${of}`);
+    return this.initializer({
+      name,
+      type: target.type,
+      dims: target.dims,
+      sameBytesAs: of,
+      read: () => Promise.reject(new Error(`${name} shares ${of}'s bytes: it is never read`)),
+    });
+  }
+
+  /** Whether the graph can only be written with external data (it has an initializer alias). */
+  get needsExternalData(): boolean {
+    return this.root.lazyInitializers.some((tensor) => tensor.sameBytesAs !== undefined);
+  }
+
   /** A small constant (shapes, scalars) held in memory. */
   constant(type: ElementType, dims: readonly number[], values: readonly number[]): string {
     const bytes = new Uint8Array(tensorByteLength(type, dims));
@@ -207,9 +234,11 @@ export interface WrittenModel {
   readonly initializerBytes: number;
 }
 
-/** Total initializer bytes: what decides between inline and external data. */
+/** Total initializer bytes (aliases share theirs): what decides between inline and external data. */
 export function initializerBytes(graph: Graph): number {
-  return graph.initializers.reduce((sum, t) => sum + tensorByteLength(t.type, t.dims), 0);
+  return graph.initializers
+    .filter((t) => t.sameBytesAs === undefined)
+    .reduce((sum, t) => sum + tensorByteLength(t.type, t.dims), 0);
 }
 
 /**
@@ -229,7 +258,11 @@ export async function writeModel(path: string, graph: Graph, options: WriteOptio
   }).finish();
   const graphBody = onnx.GraphProto.encode(graph.toProto()).finish();
 
+  if (graph.needsExternalData && !options.externalData) {
+    throw new Error(`${basename(path)}: a graph with initializer aliases needs external data`);
+  }
   let externalOffset = 0;
+  const externalOffsets = new Map<string, number>();
   const plans = graph.initializers.map((tensor) => {
     const byteLength = tensorByteLength(tensor.type, tensor.dims);
     const meta: onnx.ITensorProto = {
@@ -238,9 +271,16 @@ export async function writeModel(path: string, graph: Graph, options: WriteOptio
       dataType: elementTypes[tensor.type].code,
     };
     let externalAt: number | undefined;
+    const shared = tensor.sameBytesAs === undefined ? undefined : externalOffsets.get(tensor.sameBytesAs);
+    if (tensor.sameBytesAs !== undefined && shared === undefined) {
+      throw new Error(
+        `initializer ${tensor.name}: ${tensor.sameBytesAs} is not in the external data before it`,
+      );
+    }
     if (options.externalData && byteLength >= externalThresholdBytes) {
-      externalAt = Math.ceil(externalOffset / externalAlignBytes) * externalAlignBytes;
-      externalOffset = externalAt + byteLength;
+      externalAt = shared ?? Math.ceil(externalOffset / externalAlignBytes) * externalAlignBytes;
+      externalOffsets.set(tensor.name, externalAt);
+      externalOffset = Math.max(externalOffset, externalAt + byteLength);
       meta.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
       meta.externalData = [
         { key: 'location', value: basename(dataPath) },
@@ -255,6 +295,7 @@ export async function writeModel(path: string, graph: Graph, options: WriteOptio
       tensor,
       byteLength,
       externalAt,
+      alias: shared !== undefined,
       metaBytes,
       rawPrefix,
       prefix: lengthPrefix(initializerField, protoBytes),
@@ -270,7 +311,7 @@ export async function writeModel(path: string, graph: Graph, options: WriteOptio
     );
   }
 
-  const totalBytes = plans.reduce((sum, p) => sum + p.byteLength, 0);
+  const totalBytes = plans.reduce((sum, p) => sum + (p.alias ? 0 : p.byteLength), 0);
   const model = await open(path, 'w');
   const data = externalOffset > 0 ? await open(dataPath, 'w') : undefined;
   try {
@@ -286,6 +327,7 @@ export async function writeModel(path: string, graph: Graph, options: WriteOptio
     for (const plan of plans) {
       await append(plan.prefix);
       await append(plan.metaBytes);
+      if (plan.alias) continue;
       const bytes = await plan.tensor.read();
       if (bytes.length !== plan.byteLength) {
         throw new Error(

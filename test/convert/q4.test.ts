@@ -160,6 +160,7 @@ describe('4-bit decoder weights', () => {
     const dir = await tinyRandomModel({ q4Decoder: true });
     assert.deepEqual(readdirSync(join(dir, 'onnx')).sort(), [
       'decoder_model_merged.onnx',
+      'decoder_model_merged.onnx_data',
       'decoder_model_merged_q4.onnx',
       'encoder_model.onnx',
     ]);

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -173,6 +173,33 @@ describe('checkpoint variants', () => {
     const expected = reference.tensor('prompt_logits').map((v) => -v);
     const diff = maxAbsDiff(logits, expected);
     assert.ok(diff < 1e-3, `negated logits max |diff| ${diff}`);
+  });
+
+  test('fp32: the token lookup reads an alias of the tied embedding, stored once, so the Gemm alone prepacks it', () => {
+    const decoderPath = join(plainDir, 'onnx', 'decoder_model_merged.onnx');
+    const graph = onnx.ModelProto.decode(readFileSync(decoderPath)).graph as onnx.GraphProto;
+    const location = (name: string) => {
+      const tensor = graph.initializer.find((t) => t.name === name);
+      assert.ok(tensor, name);
+      assert.equal(tensor.dataLocation, onnx.TensorProto.DataLocation.EXTERNAL, name);
+      return Object.fromEntries((tensor.externalData ?? []).map(({ key, value }) => [key, value]));
+    };
+    const table = 'model.decoder.embed_tokens.weight';
+    assert.deepEqual(location(`${table}.lookup`), location(table));
+    const gathers = graph.node.filter((n) => n.opType === 'Gather' && (n.input?.[0] ?? '').startsWith(table));
+    assert.deepEqual(
+      gathers.map((n) => n.input?.[0]),
+      [`${table}.lookup`],
+    );
+    const ends = graph.initializer
+      .filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
+      .map((t) => {
+        const { offset, length } = Object.fromEntries(
+          (t.externalData ?? []).map(({ key, value }) => [key, value]),
+        );
+        return Number(offset) + Number(length);
+      });
+    assert.equal(statSync(`${decoderPath}_data`).size, Math.max(...ends), 'the matrix is in the file once');
   });
 
   test('external data (.onnx_data) loads and computes the same as inline', async () => {
