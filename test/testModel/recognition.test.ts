@@ -29,19 +29,20 @@ import {
  */
 
 /**
- * The committed model (tools/test-model/README.md, run 27) misses some of the issue's targets (`targets`):
- * there the limit is what it reaches plus a margin, so that a regression of the engine (or a worse model)
- * fails, and the issue's target is named beside it. Met targets are asserted as they are.
+ * The committed model (tools/test-model/README.md, run 29) misses some of the issue's targets (`targets`) and
+ * meets others by a word or two: there the limit is what it reaches plus a margin, so that a regression of the
+ * engine (or a worse model) fails, and the issue's target is named beside it. Targets met with room to spare
+ * are asserted as they are.
  */
 const limits = {
-  shortWer: 0.08, // issue: 0.05; run 27: 0.057
-  longWer: 0.44, // issue: 0.08; run 27: 0.388
+  shortWer: 0.07, // issue: 0.05, met by run 29 (0.047); the margin is for other CPUs' near-ties
+  longWer: 0.47, // issue: 0.08; run 29: 0.424
   languageAccuracy: targets.languageAccuracy,
-  translationWer: 0.16, // issue: 0.10; run 27: 0.132
-  shortMedianStartErrorSec: targets.medianStartErrorSec, // the model's start timestamps; run 27: 0.005 s
-  longMedianStartErrorSec: 0.5, // issue: 0.1; run 27: 0.242 s
-  chunkedLongWer: 0.27, // issue: 0.08 (for either algorithm); run 27: 0.227
-  lastWordEndErrorSec: 0.3, // no target in the issue; run 27: 0.195 s
+  translationWer: 0.13, // issue: 0.10, met by run 29 (0.099); the margin as for shortWer
+  shortMedianStartErrorSec: targets.medianStartErrorSec, // the model's start timestamps; run 29: 0.005 s
+  longMedianStartErrorSec: 0.5, // issue: 0.1; run 29: 0.384 s
+  chunkedLongWer: 0.29, // issue: 0.08 (for either algorithm); run 29: 0.251
+  lastWordEndErrorSec: 0.3, // no target in the issue; run 29: 0.207 s
 };
 
 const notCommitted = existsSync(join(testModelCheckpoint, 'model.safetensors'))
