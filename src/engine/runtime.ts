@@ -598,7 +598,7 @@ export function fromFloat16(bits: Uint16Array): Float32Array {
  * the file, and the previous window's key/value tensors, live across awaits, so V8 promotes them and frees
  * them only in a full collection, which it starts late: it lets tens of MB of dead external memory pile up
  * (measured: 45 MB of the first pass's blocks at the first window, a 10.9-minute WAV). Peak RSS (tiny, fp32,
- * that file, sequential): model + 308 → 255 MiB. Only where Node runs with `--expose-gc`, as the engine
+ * that file, sequential): model + 308 → 259-261 MiB. Only where Node runs with `--expose-gc`, as the engine
  * host does (`engineHostNodeFlags`); elsewhere V8 collects when it will.
  */
 function collectGarbage(): void {
