@@ -1,5 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as ort from 'onnxruntime-node';
 import { DeviceRowGather } from './deviceRows';
 import { SttError } from './errors';
@@ -598,9 +600,19 @@ export function fromFloat16(bits: Uint16Array): Float32Array {
  * the file, and the previous window's key/value tensors, live across awaits, so V8 promotes them and frees
  * them only in a full collection, which it starts late: it lets tens of MB of dead external memory pile up
  * (measured: 45 MB of the first pass's blocks at the first window, a 10.9-minute WAV). Peak RSS (tiny, fp32,
- * that file, sequential): model + 308 → 259-261 MiB. Only where Node runs with `--expose-gc`, as the engine
- * host does (`engineHostNodeFlags`); elsewhere V8 collects when it will.
+ * that file, sequential): model + 308 → 259-261 MiB. The global `gc` of `node --expose-gc` where there is
+ * one (a test's stand-in too); otherwise the flag is set at run time and `gc` taken from a fresh context,
+ * where V8 installs it (as Jest's `--logHeapUsage` does), so every host collects, however node was started.
  */
-function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
+export function collectGarbage(): void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) exposed();
+  else (fullCollection ??= exposeFullCollection())();
+}
+
+let fullCollection: (() => void) | undefined;
+
+function exposeFullCollection(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
 }

@@ -19,8 +19,7 @@ export const engineHostEnv: Readonly<Record<string, string>> = { MALLOC_MMAP_THR
  * default and holds whatever died since its last collection; capped at 2 MiB it is collected sooner.
  * Measured (tools/bench/memory.ts, 2-hour file, sequential, tiny with the 4-bit decoder): peak RSS model +
  * 289 → 249 MiB. No slowdown seen in tools/bench (tiny, fp32: real-time factor 27.5 with it, 26.4 in the
- * run before it; runs on a shared machine). `--expose-gc` lets the runtime run a full collection before each
- * encoder run (`collectGarbage` in `src/engine/runtime.ts`), so dead sample blocks and tensors are not resident
- * beside the encoder's transient.
+ * run before it; runs on a shared machine). The full collections before encoder runs need no flag
+ * (`collectGarbage` in `src/engine/runtime.ts` exposes `gc` itself).
  */
-export const engineHostNodeFlags: readonly string[] = ['--max-semi-space-size=2', '--expose-gc'];
+export const engineHostNodeFlags: readonly string[] = ['--max-semi-space-size=2'];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { isSttError, loadModel } from '../../src/engine/index';
 import {
+  collectGarbage,
   fromFloat16,
   machineFacts,
   providerUnavailable,
@@ -172,7 +173,7 @@ test('batched decoding gives each row what decoding it alone gives', async () =>
   }
 });
 
-test('a full garbage collection runs before every encoder run where Node exposes gc (the engine host does)', async () => {
+test('a full garbage collection runs before every encoder run (the global gc where Node exposes one)', async () => {
   const runtime = await openRuntime(modelDir);
   const global = globalThis as { gc?: () => void };
   const exposed = global.gc;
@@ -188,6 +189,21 @@ test('a full garbage collection runs before every encoder run where Node exposes
   } finally {
     global.gc = exposed;
     await runtime.release();
+  }
+});
+
+test('collectGarbage collects without --expose-gc: an object only a WeakRef holds is gone after it', async () => {
+  const global = globalThis as { gc?: () => void };
+  const exposed = global.gc;
+  delete global.gc;
+  try {
+    const ref = ((): WeakRef<object> => new WeakRef({ block: new Float32Array(1024) }))();
+    // A WeakRef keeps its target alive until the job that made it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    assert.equal(ref.deref(), undefined);
+  } finally {
+    if (exposed) global.gc = exposed;
   }
 });
 
