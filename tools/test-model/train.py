@@ -314,6 +314,34 @@ def loss_of(model, batch, aux=None, windows=None, guide_weight=0.0):
     return F.cross_entropy(logits, labels[mask]), aux_loss, guide_loss
 
 
+def grown_state(model, saved):
+    """`saved` as a state for `model`, which may have more decoder layers than the checkpoint: the checkpoint's
+    layers become the last ones (the last stays the guided layer whose heads time the words) and each new layer
+    below them starts as the identity, its attention outputs and second feed-forward projection zero, so the
+    grown model computes what the checkpoint did and training adds what the extra depth is worth (zero-initialised
+    residual branches, as in Goyal et al., 2017, and in stacking-based growth of transformers)."""
+    old_layers = 1 + max(int(n.split(".")[3]) for n in saved if n.startswith("model.decoder.layers."))
+    added = model.dims["decoder_layers"] - old_layers
+    if added < 0:
+        raise SystemExit(f"the checkpoint has {old_layers} decoder layers, more than --decoder-layers")
+    state = {}
+    for name, tensor in saved.items():
+        if name.startswith("model.decoder.layers."):
+            parts = name.split(".")
+            parts[3] = str(int(parts[3]) + added)
+            name = ".".join(parts)
+        state[name] = tensor
+    for index in range(added):
+        for name, tensor in model.state_dict().items():
+            prefix = f"model.decoder.layers.{index}."
+            if name.startswith(prefix):
+                zero = name[len(prefix):].split(".")[-2] in ("out_proj", "fc2")
+                state[name] = torch.zeros_like(tensor) if zero else tensor.clone()
+    if added:
+        print(f"decoder grown from {old_layers} to {model.dims['decoder_layers']} layers, the new ones the identity")
+    return state
+
+
 def learning_rate(step, peak, warmup, total):
     """Linear warmup, then cosine decay to a tenth of the peak."""
     if step < warmup:
@@ -361,10 +389,10 @@ def save_checkpoint(model, out_dir, dtype="float32", extra=None):
     write_json(os.path.join(out_dir, "config.json"), config)
     with open(os.path.join(TEMPLATE_DIR, "generation_config.json")) as f:
         generation = json.load(f)
-    # No alignment study yet: OpenAI's default when a model names none is every head of the upper half of
-    # the decoder layers (model.py `alignment_heads`); a later step can pick the heads that track time best.
+    # The heads the guided cross-attention loss trains (the last decoder layer's) follow the words in time; with
+    # two layers this is also OpenAI's default, every head of the upper half (model.py `alignment_heads`).
     layers, heads = model.dims["decoder_layers"], model.dims["decoder_attention_heads"]
-    generation["alignment_heads"] = [[layer, head] for layer in range(layers // 2, layers) for head in range(heads)]
+    generation["alignment_heads"] = [[layers - 1, head] for head in range(heads)]
     write_json(os.path.join(out_dir, "generation_config.json"), generation)
     for name in TOKENIZER_FILES:
         shutil.copyfile(os.path.join(TEMPLATE_DIR, name), os.path.join(out_dir, name))
@@ -421,7 +449,7 @@ def train(args):
         conv.weight.data.normal_(0.0, args.conv_std)
     if args.init:
         # Continues from a saved checkpoint's weights (the optimizer starts afresh: use a lower --lr).
-        model.load_state_dict(read_safetensors(os.path.join(args.init, "model.safetensors")))
+        model.load_state_dict(grown_state(model, read_safetensors(os.path.join(args.init, "model.safetensors"))))
     model = model.to(args.device)
     print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters, dims {dims}")
     pool = synth.Pool(args.pool)
