@@ -314,29 +314,35 @@ def loss_of(model, batch, aux=None, windows=None, guide_weight=0.0):
     return F.cross_entropy(logits, labels[mask]), aux_loss, guide_loss
 
 
+def decoder_layer(name):
+    """The decoder layer a parameter name (`model.decoder.layers.<index>.…`) belongs to, or None."""
+    parts = name.split(".")
+    return int(parts[3]) if parts[:3] == ["model", "decoder", "layers"] else None
+
+
 def grown_state(model, saved):
     """`saved` as a state for `model`, which may have more decoder layers than the checkpoint: the checkpoint's
     layers become the last ones (the last stays the guided layer whose heads time the words) and each new layer
     below them starts as the identity, its attention outputs and second feed-forward projection zero, so the
     grown model computes what the checkpoint did and training adds what the extra depth is worth (zero-initialised
     residual branches, as in Goyal et al., 2017, and in stacking-based growth of transformers)."""
-    old_layers = 1 + max(int(n.split(".")[3]) for n in saved if n.startswith("model.decoder.layers."))
+    old_layers = 1 + max(index for index in map(decoder_layer, saved) if index is not None)
     added = model.dims["decoder_layers"] - old_layers
     if added < 0:
         raise SystemExit(f"the checkpoint has {old_layers} decoder layers, more than --decoder-layers")
     state = {}
     for name, tensor in saved.items():
-        if name.startswith("model.decoder.layers."):
+        index = decoder_layer(name)
+        if index is not None:
             parts = name.split(".")
-            parts[3] = str(int(parts[3]) + added)
+            parts[3] = str(index + added)
             name = ".".join(parts)
         state[name] = tensor
-    for index in range(added):
-        for name, tensor in model.state_dict().items():
-            prefix = f"model.decoder.layers.{index}."
-            if name.startswith(prefix):
-                zero = name[len(prefix):].split(".")[-2] in ("out_proj", "fc2")
-                state[name] = torch.zeros_like(tensor) if zero else tensor.clone()
+    for name, tensor in model.state_dict().items():
+        index = decoder_layer(name)
+        if index is not None and index < added:
+            zero = name.split(".")[-2] in ("out_proj", "fc2")
+            state[name] = torch.zeros_like(tensor) if zero else tensor.clone()
     if added:
         print(f"decoder grown from {old_layers} to {model.dims['decoder_layers']} layers, the new ones the identity")
     return state
