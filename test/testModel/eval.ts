@@ -16,7 +16,9 @@ import {
   compareWithTransformers,
   corpusWer,
   detectLanguages,
+  errorsByWindowOffset,
   median,
+  type OffsetErrors,
   readClips,
   segmentCounts,
   startErrors,
@@ -45,6 +47,11 @@ function errorLines(scored: readonly Scored[]): string[] {
 }
 
 const percent = (value: number) => `${(100 * value).toFixed(1)}%`;
+
+const offsetLine = (buckets: readonly OffsetErrors[]) =>
+  buckets
+    .map((b) => `${b.fromSec}-${b.toSec} s ${percent(b.errors / Math.max(1, b.words))} (${b.words} words)`)
+    .join(', ');
 
 async function main(): Promise<number> {
   const started = Date.now();
@@ -97,6 +104,17 @@ async function main(): Promise<number> {
           `${counts.transcript} segments with text for ${counts.reference} sentences`,
       );
     }
+
+    // Diagnostics of the miss: where in their windows the errors fall, and what the previous-text prompt does.
+    say(
+      `    errors by where the words fall in their window: ${offsetLine(errorsByWindowOffset(longResults))}`,
+    );
+    const unprompted = await transcribeClips(model, long, { conditionOnPreviousText: false });
+    figures.unpromptedLongWer = corpusWer(unprompted.map((r) => r.scored));
+    say(
+      `    without conditioning on previous text: long-form WER ${percent(figures.unpromptedLongWer)}; ` +
+        `by offset in window: ${offsetLine(errorsByWindowOffset(unprompted))}`,
+    );
 
     // The other long-form algorithm the engine offers (Hugging Face's pipeline): 30 s chunks with overlap, no
     // previous-text prompt, no temperature fallback; every segment starts at its own timestamp.

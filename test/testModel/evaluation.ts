@@ -87,20 +87,52 @@ export function normalizedWords(text: string): string[] {
     .filter((word) => word !== '');
 }
 
-/** Word-level edit distance (substitutions, insertions, deletions) after normalizedWords. */
-export function wordErrors(reference: string, hypothesis: string): { errors: number; words: number } {
+/**
+ * The errors of one minimum word-level edit alignment (substitutions, insertions, deletions, after
+ * normalizedWords), charged to reference words: a substituted or deleted word costs its own, an inserted word
+ * is charged to the reference word before it (the first, when it comes first). The sum is the edit distance
+ * (for a non-empty reference: an empty one has no word to charge).
+ */
+export function errorsPerReferenceWord(reference: string, hypothesis: string): number[] {
   const ref = normalizedWords(reference);
   const hyp = normalizedWords(hypothesis);
-  let previous = Array.from({ length: hyp.length + 1 }, (_, j) => j);
+  const cost = Array.from({ length: ref.length + 1 }, (_, i) =>
+    Array.from({ length: hyp.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= ref.length; i++) {
-    const row = [i];
     for (let j = 1; j <= hyp.length; j++) {
-      const substitution = previous[j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1);
-      row.push(Math.min(substitution, previous[j]! + 1, row[j - 1]! + 1));
+      const substitution = cost[i - 1]![j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1);
+      cost[i]![j] = Math.min(substitution, cost[i - 1]![j]! + 1, cost[i]![j - 1]! + 1);
     }
-    previous = row;
   }
-  return { errors: previous[hyp.length]!, words: ref.length };
+  const charged = new Array<number>(ref.length).fill(0);
+  const charge = (i: number) => {
+    if (ref.length > 0) charged[Math.max(0, i - 1)]! += 1;
+  };
+  let i = ref.length;
+  let j = hyp.length;
+  while (i > 0 || j > 0) {
+    const here = cost[i]![j]!;
+    if (i > 0 && j > 0 && here === cost[i - 1]![j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1)) {
+      if (ref[i - 1] !== hyp[j - 1]) charge(i);
+      i--;
+      j--;
+    } else if (i > 0 && here === cost[i - 1]![j]! + 1) {
+      charge(i);
+      i--;
+    } else {
+      charge(i); // an insertion after reference word i
+      j--;
+    }
+  }
+  return charged;
+}
+
+/** Word-level edit distance (substitutions, insertions, deletions) after normalizedWords. */
+export function wordErrors(reference: string, hypothesis: string): { errors: number; words: number } {
+  const words = normalizedWords(reference).length;
+  if (words === 0) return { errors: normalizedWords(hypothesis).length, words };
+  return { errors: errorsPerReferenceWord(reference, hypothesis).reduce((a, b) => a + b, 0), words };
 }
 
 export interface Scored {
@@ -271,6 +303,51 @@ export function segmentCounts(result: TranscribedClip): { reference: number; tra
     reference: result.clip.segments.length,
     transcript: result.transcript.segments.filter((s) => s.text.trim() !== '').length,
   };
+}
+
+export interface OffsetErrors {
+  readonly fromSec: number;
+  readonly toSec: number;
+  readonly errors: number;
+  readonly words: number;
+}
+
+/**
+ * Long-form errors by where the words fall in the window that decoded them: a reference word is placed at its
+ * share of its sentence's span (espeak-ng speaks at an even pace), its window is the last one started before it
+ * (window starts: the segments' `seek`, and 0; a window that gave no segment counts as part of the one before,
+ * the last bucket taking what lies past 30 s), and it carries the errors errorsPerReferenceWord charges it. The
+ * buckets' errors add up to the clips' word errors.
+ */
+export function errorsByWindowOffset(results: readonly TranscribedClip[], bucketSec = 10): OffsetErrors[] {
+  const secondsPerFrame = HOP_LENGTH / SAMPLE_RATE_HZ;
+  const buckets = Array.from({ length: Math.ceil(WINDOW_SAMPLES / SAMPLE_RATE_HZ / bucketSec) }, (_, k) => ({
+    fromSec: k * bucketSec,
+    toSec: (k + 1) * bucketSec,
+    errors: 0,
+    words: 0,
+  }));
+  for (const { clip, transcript, scored } of results) {
+    const windowStarts = [0, ...transcript.segments.map((s) => (s.seek ?? 0) * secondsPerFrame)].sort(
+      (a, b) => a - b,
+    );
+    const charged = errorsPerReferenceWord(scored.reference, scored.hypothesis);
+    const wordTimes = clip.segments.flatMap((segment) => {
+      const count = normalizedWords(segment.text).length;
+      const stepSec = (segment.endSec - segment.startSec) / count;
+      return Array.from({ length: count }, (_, k) => segment.startSec + (k + 0.5) * stepSec);
+    });
+    if (wordTimes.length !== charged.length) {
+      throw new Error(`${clip.id}: errorsByWindowOffset needs transcriptions scored against the clip's text`);
+    }
+    wordTimes.forEach((timeSec, index) => {
+      const windowStart = windowStarts.filter((start) => start <= timeSec).pop()!;
+      const bucket = buckets[Math.min(buckets.length - 1, Math.floor((timeSec - windowStart) / bucketSec))]!;
+      bucket.words += 1;
+      bucket.errors += charged[index] ?? 0;
+    });
+  }
+  return buckets;
 }
 
 export function median(values: readonly number[]): number {
