@@ -28,16 +28,6 @@ HELDOUT = os.path.join(synth.REPO, "test", "fixtures", "test-model", "heldout")
 BUCKET_SECONDS = 10
 
 
-def load_model(checkpoint):
-    with open(os.path.join(checkpoint, "config.json")) as f:
-        config = json.load(f)
-    dims = {k: config[k] for k in ("d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads",
-                                   "decoder_attention_heads", "encoder_ffn_dim", "decoder_ffn_dim")}
-    model = train.Whisper(dims)
-    model.load_state_dict(train.read_safetensors(os.path.join(checkpoint, "model.safetensors")))
-    return model.eval()
-
-
 def read_audio(path):
     raw = subprocess.run(["sox", path, "-t", "f32", "-r", str(synth.SAMPLE_RATE), "-c", "1", "-"],
                          capture_output=True, check=True).stdout
@@ -125,7 +115,7 @@ def main(argv=None):
     vocab = synth.Vocabulary(pool.items())
     error = lambda rights: f"{100 * (1 - np.mean(rights)):5.1f}% of {len(rights):4d}" if rights else "    -"
     for checkpoint in args.checkpoints:
-        model = load_model(checkpoint)
+        model = train.load_checkpoint(checkpoint)
         in_context, alone = held_out(model, vocab)
         trained = training_like(model, vocab, pool, args.windows, args.seed)
         print(f"{checkpoint}: teacher-forced text-token errors by offset in the window")

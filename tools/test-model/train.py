@@ -563,15 +563,21 @@ def train(args):
     return summary
 
 
-def parity_dump(checkpoint_dir, pool, out_dir, seed=1, index=0):
-    """Writes mel.f32, tokens.json and logits.f32 of one window for check_onnx.ts, from a saved checkpoint:
-    proves the converted ONNX model computes what this PyTorch model computes."""
+def load_checkpoint(checkpoint_dir):
+    """The model a saved checkpoint folder holds (its config.json dims, model.safetensors), in eval mode."""
     with open(os.path.join(checkpoint_dir, "config.json")) as f:
         config = json.load(f)
     dims = {key: config[key] for key in ("d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads",
                                          "decoder_attention_heads", "encoder_ffn_dim", "decoder_ffn_dim")}
     model = Whisper(dims)
     model.load_state_dict(read_safetensors(os.path.join(checkpoint_dir, "model.safetensors")))
+    return model.eval()
+
+
+def parity_dump(checkpoint_dir, pool, out_dir, seed=1, index=0):
+    """Writes mel.f32, tokens.json and logits.f32 of one window for check_onnx.ts, from a saved checkpoint:
+    proves the converted ONNX model computes what this PyTorch model computes."""
+    model = load_checkpoint(checkpoint_dir)
     pool = synth.Pool(pool)
     window = synth.WindowSampler(pool, synth.Vocabulary(pool.items()), seed).window(index)
     mel = synth.log_mel(window.audio)
