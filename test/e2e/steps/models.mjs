@@ -157,7 +157,9 @@ async function manageAndImport({ page, ui, shot, store, modelDir }) {
       `Manage Models shows ${JSON.stringify(rowText)}; on disk it is ${actualMb.toFixed(2)} MB`,
     );
   await shot('8b-manage-models');
-  await (await ui.quickPickRow('Import a local model folder…')).click();
+  await ui.pickFromCommand('Quantum STT: Manage Models', 'Import a local model folder…', {
+    alreadyOpen: true,
+  });
   await ui.acceptFileDialog('Import a Whisper ONNX model folder', modelDir, {
     folder: true,
     listed: (labels) => labels.includes('onnx'),
@@ -324,12 +326,12 @@ function uiHelpers(page) {
     /**
      * Runs a command that shows a quick pick and clicks its row `label`. On a loaded machine the quick pick
      * sometimes closes right after it opens (its rows stay in the page, hidden): then the click cannot happen,
-     * and the command is run again.
+     * and the command is run again. `alreadyOpen`: the command has just been run; its quick pick is tried first.
      */
-    async pickFromCommand(title, label, timeoutMs = 60_000) {
+    async pickFromCommand(title, label, { alreadyOpen = false, timeoutMs = 60_000 } = {}) {
       const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        await runCommand(page, title, { opensQuickInput: true });
+      for (let first = true; ; first = false) {
+        if (!(first && alreadyOpen)) await runCommand(page, title, { opensQuickInput: true });
         const clicked = await this.quickPickRow(label)
           .then((row) => row.click({ timeout: 5000 }))
           .then(() => true)
