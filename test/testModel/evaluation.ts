@@ -11,6 +11,8 @@ import type { RunOptions, Transcript, WhisperModel } from '../../src/engine/inde
 import { WhisperTokenizer } from '../../src/engine/tokenizer';
 
 /** Issue [11]'s targets on the held-out clips. */
+const SECONDS_PER_FRAME = HOP_LENGTH / SAMPLE_RATE_HZ; // a segment's `seek` counts mel frames
+
 export const targets = {
   shortWer: 0.05,
   longWer: 0.08,
@@ -261,12 +263,11 @@ export function segmentStarts(transcript: Transcript): number[] {
  */
 export function timestampStarts(modelDir: string): (transcript: Transcript) => number[] {
   const { timestampBegin } = WhisperTokenizer.fromFolder(modelDir).special;
-  const secondsPerFrame = HOP_LENGTH / SAMPLE_RATE_HZ;
-  const secondsPerTimestamp = 2 * secondsPerFrame; // one encoder position: two mel frames
+  const secondsPerTimestamp = 2 * SECONDS_PER_FRAME; // one encoder position: two mel frames
   return (transcript) =>
     transcript.segments
       .filter((s) => s.text.trim() !== '' && s.seek !== undefined && (s.tokens[0] ?? 0) >= timestampBegin)
-      .map((s) => s.seek! * secondsPerFrame + (s.tokens[0]! - timestampBegin) * secondsPerTimestamp);
+      .map((s) => s.seek! * SECONDS_PER_FRAME + (s.tokens[0]! - timestampBegin) * secondsPerTimestamp);
 }
 
 /**
@@ -320,7 +321,6 @@ export interface OffsetErrors {
  * buckets' errors add up to the clips' word errors.
  */
 export function errorsByWindowOffset(results: readonly TranscribedClip[], bucketSec = 10): OffsetErrors[] {
-  const secondsPerFrame = HOP_LENGTH / SAMPLE_RATE_HZ;
   const buckets = Array.from({ length: Math.ceil(WINDOW_SAMPLES / SAMPLE_RATE_HZ / bucketSec) }, (_, k) => ({
     fromSec: k * bucketSec,
     toSec: (k + 1) * bucketSec,
@@ -328,7 +328,7 @@ export function errorsByWindowOffset(results: readonly TranscribedClip[], bucket
     words: 0,
   }));
   for (const { clip, transcript, scored } of results) {
-    const windowStarts = [0, ...transcript.segments.map((s) => (s.seek ?? 0) * secondsPerFrame)].sort(
+    const windowStarts = [0, ...transcript.segments.map((s) => (s.seek ?? 0) * SECONDS_PER_FRAME)].sort(
       (a, b) => a - b,
     );
     const charged = errorsPerReferenceWord(scored.reference, scored.hypothesis);
