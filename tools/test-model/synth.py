@@ -83,6 +83,10 @@ class Vocabulary:
         self.ids = dict(zip(self.texts, result["ids"]))
         self.special = result["special"]
         self.languages = result["languages"]
+        with open(os.path.join(tokenizer_dir, "tokenizer.json"), encoding="utf-8") as file:
+            pieces = json.load(file)["model"]["vocab"]
+        # Byte-level BPE marks a leading space with "Ġ": these tokens start a word.
+        self.word_starts = {token for piece, token in pieces.items() if piece.startswith("\u0120")}
 
     def text(self, text):
         return self.ids[" " + text]
@@ -220,6 +224,14 @@ P_SILENT = 0.08  # no speech at all: teaches <|nospeech|> at the SOT position
 P_NO_TIMESTAMPS = 0.2  # <|notimestamps|> mode
 P_TRANSLATE = 0.3  # of non-English speech windows: task translate, English target
 P_PROMPT = 0.5  # <|startofprev|> + previous text before <|startoftranscript|>
+# Of prompts: the previous text holds the window's own sentences in another order (a recording that repeats
+# itself, as the held-out long-form clips do), some misheard. Run 33, prompted with its own transcript of the first window,
+# copied a sentence it had spliced there ("... pain frais dans le parc") when the audio said another, then
+# ended the window 15 s early: five sentences lost (long-form WER 15.4% prompted, 9.8% not). Prompts of
+# unrelated sentences never showed it a prompt that is wrong about what follows.
+P_ECHO = 0.5
+P_MISHEARD = 0.35  # of an echoed sentence: spliced with another, a word dropped, or another sentence instead
+WEATHER_DRAWS = 5  # see WindowSampler._draws
 P_TRUNCATE = 0.35  # of timestamped windows: the last utterance runs past 30 s
 P_STOP = 0.12  # after each utterance: end the speech early (silence to the end of the window)
 # Windows where utterances recur: each utterance after the first is, half the time, one already placed, the same
@@ -268,6 +280,16 @@ class WindowSampler:
         # train.py's short windows (a curriculum, not Whisper's format): the encoder then sees fewer positions
         # and trains several times faster per window; no utterance is cut at their end.
         self.window_samples = int(window_seconds * SAMPLE_RATE)
+        self.by_lang = {lang: [i for i in indices for _ in range(self._draws(pool.meta[i]))]
+                        for lang, indices in pool.by_lang.items()}
+
+    @staticmethod
+    def _draws(meta):
+        """How many times an utterance is in the draw. Generated weather sentences (grammar.py's rarest frame,
+        1.4% of its rows) WEATHER_DRAWS times: run 33 heard held-out "Demain il fait froid" as the training
+        phrase "Tomorrow we go to the city", which alone had 160 renditions against 16 of "Tomorrow the
+        weather ..."."""
+        return WEATHER_DRAWS if meta["id"].startswith("gen-") and "weather" in meta["en"] else 1
 
     def window(self, index):
         rng = np.random.default_rng([self.seed, index])
@@ -287,7 +309,7 @@ class WindowSampler:
         prefix = [self.vocab.special["sot"], self.vocab.languages[lang], self.vocab.special[task]]
         if not timestamps:
             prefix.append(self.vocab.special["noTimestamps"])
-        prompt = self._prompt(rng, lang) if rng.random() < P_PROMPT else []
+        prompt = self._prompt(rng, lang, placed) if rng.random() < P_PROMPT else []
         tokens = prompt + prefix + body + [self.vocab.special["eot"]]
         # Trained: the language (predicted at SOT: language id), then everything after the task and
         # <|notimestamps|>. Not trained: the prompt (as in Whisper), and the task / mode tokens, which the
@@ -326,7 +348,7 @@ class WindowSampler:
             if repeats and placed and rng.random() < 0.5:
                 index = placed[rng.integers(len(placed))][0]
             else:
-                index = self.pool.by_lang[lang][rng.integers(len(self.pool.by_lang[lang]))]
+                index = self.by_lang[lang][rng.integers(len(self.by_lang[lang]))]
             speech = self.pool.utterance(index) * 10 ** (rng.uniform(-6, 3) / 20)  # per-utterance level
             start = int(round(t * SAMPLE_RATE))
             end = start + len(speech)
@@ -391,20 +413,25 @@ class WindowSampler:
                 guides += text_guides
         return body, guides
 
-    def _prompt(self, rng, lang):
+    def _prompt(self, rng, lang, placed):
         """`<|startofprev|>` and the text of made-up previous windows in the same language: plain text (like an
         initial prompt) or with timestamps (as the engine passes previous segments' tokens). Half are as long as
         the engine's in long-form: every token since the recording's start, the last MAX_PROMPT_TOKENS of them,
         several windows whose timestamps each start again near 0. Prompts of 1-3 utterances only (runs up to
         21) left later long-form windows continuing the prompt's text (long-form WER 62.4%, 48.5% without
         conditioning on previous text)."""
-        candidates = self.pool.by_lang[lang]
+        candidates = self.by_lang[lang]
         with_times = rng.random() < 0.7  # the engine's previous text has them; an initial prompt has none
         count = rng.integers(4, 30) if rng.random() < 0.5 else rng.integers(1, 4)
+        texts = [self.vocab.text(self.pool.meta[candidates[rng.integers(len(candidates))]]["text"])
+                 for _ in range(count)]
+        if placed and rng.random() < P_ECHO:
+            heard = [placed[k][0] for k in rng.integers(len(placed), size=rng.integers(1, 2 * len(placed) + 1))]
+            texts = texts[: rng.integers(0, 4)] + [self._misheard(rng, candidates, self.pool.meta[u]["text"])
+                                                   for u in heard]
         tokens = []
         t = 0.0
-        for _ in range(count):
-            text = self.vocab.text(self.pool.meta[candidates[rng.integers(len(candidates))]]["text"])
+        for text in texts:
             if with_times:
                 t += rng.uniform(0.0, 2.0)
                 length = rng.uniform(1.0, 3.5)
@@ -415,6 +442,28 @@ class WindowSampler:
             else:
                 tokens += text
         return [self.vocab.special["sotPrev"]] + tokens[-MAX_PROMPT_TOKENS:]
+
+    def _misheard(self, rng, candidates, text):
+        """The token ids of `text`, or (P_MISHEARD) of the kind of mistake a small model makes of it: its start
+        joined at a word to another sentence's end, one word left out, or another sentence."""
+        ids = self.vocab.text(text)
+        if rng.random() >= P_MISHEARD:
+            return ids
+        other = self.vocab.text(self.pool.meta[candidates[rng.integers(len(candidates))]]["text"])
+        kind = rng.random()
+        if kind < 0.25:
+            return other
+        words = [i for i, token in enumerate(ids) if token in self.vocab.word_starts]
+        if kind < 0.5:
+            if len(words) < 2:
+                return other
+            k = rng.integers(1, len(words))  # never the first word: the sentence keeps its capital
+            end = words[k + 1] if k + 1 < len(words) else len(ids) - 1  # keep the final punctuation
+            return ids[: words[k]] + ids[end:]
+        other_words = [i for i, token in enumerate(other) if token in self.vocab.word_starts]
+        if len(words) < 2 or len(other_words) < 2:
+            return other
+        return ids[: words[rng.integers(1, len(words))]] + other[other_words[rng.integers(1, len(other_words))]:]
 
     def _silent(self, rng):
         """No speech: silence or noise only. Usually the target is Whisper's `<|startoftranscript|>
