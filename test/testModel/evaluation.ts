@@ -10,9 +10,9 @@ import { HOP_LENGTH, SAMPLE_RATE_HZ, WINDOW_SAMPLES } from '../../src/engine/mel
 import type { RunOptions, Transcript, WhisperModel } from '../../src/engine/index';
 import { WhisperTokenizer } from '../../src/engine/tokenizer';
 
-/** Issue [11]'s targets on the held-out clips. */
 const SECONDS_PER_FRAME = HOP_LENGTH / SAMPLE_RATE_HZ; // a segment's `seek` counts mel frames
 
+/** Issue [11]'s targets on the held-out clips. */
 export const targets = {
   shortWer: 0.05,
   longWer: 0.08,

@@ -43,7 +43,7 @@ def window_tokens(vocab, lang, sentences, window_start):
         start, end = s["start"] - window_start, s["end"] - window_start
         text = vocab.text(s["text"])
         tokens += [vocab.timestamp(start)] + text + [vocab.timestamp(end)]
-        times += [None] + [start + (k + 0.5) * (end - start) / len(text) for k in range(len(text))] + [None]
+        times += [None] + synth.token_times(start, end, len(text)) + [None]
     return tokens + [vocab.special["eot"]], times + [None]
 
 

@@ -91,6 +91,10 @@ class Vocabulary:
     def text(self, text):
         return self.ids[" " + text]
 
+    def word_positions(self, ids):
+        """The positions in `ids` where a word starts."""
+        return [i for i, token in enumerate(ids) if token in self.word_starts]
+
     def timestamp(self, seconds):
         index = int(round(seconds / TIME_PRECISION))
         return self.special["timestampBegin"] + min(max(index, 0), MAX_TIMESTAMP)
@@ -246,6 +250,13 @@ P_REPEAT = 0.3
 P_MEL_END = 0.3
 MAX_TOKENS = 448
 MAX_PROMPT_TOKENS = MAX_TOKENS // 2 - 1  # as OpenAI's decoding (and the engine) cut the previous text
+
+
+def token_times(start, end, count):
+    """Where each of `count` text tokens of an utterance from `start` to `end` s is heard: evenly spread, as
+    espeak-ng speaks at an even pace."""
+    step = (end - start) / count
+    return [start + (k + 0.5) * step for k in range(count)]
 
 
 class Window:
@@ -404,7 +415,7 @@ class WindowSampler:
                 text_guides = [((start + end) / 2, (end - start) / 2, 0.1)] * len(text)
             else:
                 step = (end - start) / len(text)
-                text_guides = [(start + (k + 0.5) * step, step / 2, step + 0.1) for k in range(len(text))]
+                text_guides = [(centre, step / 2, step + 0.1) for centre in token_times(start, end, len(text))]
             if timestamps:
                 body += [self.vocab.timestamp(start)] + text + [self.vocab.timestamp(end)]
                 guides += [at_start] + text_guides + [at_end]
@@ -453,14 +464,14 @@ class WindowSampler:
         kind = rng.random()
         if kind < 0.25:
             return other
-        words = [i for i, token in enumerate(ids) if token in self.vocab.word_starts]
+        words = self.vocab.word_positions(ids)
         if kind < 0.5:
             if len(words) < 2:
                 return other
             k = rng.integers(1, len(words))  # never the first word: the sentence keeps its capital
             end = words[k + 1] if k + 1 < len(words) else len(ids) - 1  # keep the final punctuation
             return ids[: words[k]] + ids[end:]
-        other_words = [i for i, token in enumerate(other) if token in self.vocab.word_starts]
+        other_words = self.vocab.word_positions(other)
         if len(words) < 2 or len(other_words) < 2:
             return other
         return ids[: words[rng.integers(1, len(words))]] + other[other_words[rng.integers(1, len(other_words))]:]
