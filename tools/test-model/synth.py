@@ -298,8 +298,8 @@ class WindowSampler:
     def _draws(meta):
         """How many times an utterance is in the draw. Generated weather sentences (grammar.py's rarest frame,
         1.4% of its rows) WEATHER_DRAWS times: run 33 heard held-out "Demain il fait froid" as the training
-        phrase "Tomorrow we go to the city", which alone had 160 renditions against 16 of "Tomorrow the
-        weather ..."."""
+        phrase "Tomorrow we go to the city" (160 renditions in the pools, against 8 of "Tomorrow the weather
+        ...")."""
         return WEATHER_DRAWS if meta["id"].startswith("gen-") and "weather" in meta["en"] else 1
 
     def window(self, index):
